@@ -1,0 +1,6 @@
+"""torch.nn-style recurrent modules running rnnkit's own forward pass and BPTT."""
+
+from rnnkit.cells.modules import GRUCell, LSTMCell, RNNCell
+from rnnkit.nn.layers import GRU, LSTM, RNN
+
+__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]

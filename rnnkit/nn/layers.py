@@ -1,0 +1,111 @@
+r"""``RNN``, ``LSTM`` and ``GRU``: drop-ins for torch.nn's, running rnnkit's own forward and BPTT.
+
+Same constructor, defaults, parameter names and layout (``weight_ih_l0``, ``weight_hh_l0_reverse``, gate
+order i, f, g, o and r, z, n), and ``forward(input, hx=None)`` returning ``(output, h_n)`` or
+``(output, (h_n, c_n))``. Additions: ``lengths=`` for variable-length batches without packing,
+``step()`` for one time step at a time, and ``backend=`` ("kernel": hand-derived BPTT; "reference":
+the per-step autograd loop).
+
+One departure on purpose: a 2-D input is an error, not torch.nn's "unbatched" form, because a batch
+whose feature axis is missing looks the same; the error says which fix applies.
+
+Shapes (batch_first=False): input (T, B, I) · h_0, c_0 (L*D, B, H) · output (T, B, D*H).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from rnnkit._checks import check_choice
+from rnnkit.cells.steps import elman_step, gru_step, lstm_step
+from rnnkit.kernels import NONLINEARITIES, elman_sequence, gru_sequence, lstm_sequence
+from rnnkit.nn.recurrent import RecurrentLayer
+
+__all__ = ["RNN", "LSTM", "GRU"]
+
+
+class RNN(RecurrentLayer):
+    r"""Elman RNN: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``, act = tanh or relu.
+
+    Args: input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+    dropout=0.0, bidirectional=False; keyword-only backend="kernel", device, dtype.
+    """
+
+    gate_count = 1
+    state_count = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        backend: str = "kernel",
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        self.nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, NONLINEARITIES)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            backend=backend, device=device, dtype=dtype,
+        )
+
+    def _sequence(self, x, state, weights, mask, reverse):
+        y, h = elman_sequence(x, state[0], *weights, mask, reverse, self.nonlinearity)
+        return y, (h,)
+
+    def _step(self, x_t, state, weights):
+        return elman_step(x_t, state, weights, self.nonlinearity)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+
+
+class LSTM(RecurrentLayer):
+    r"""Long short-term memory (Hochreiter & Schmidhuber 1997, with forget gate):
+
+        i = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)      f = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf)
+        g = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)   o = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+        c_t = f ⊙ c_{t-1} + i ⊙ g                          h_t = o ⊙ tanh(c_t)
+
+    Returns ``(output, (h_n, c_n))``; ``hx`` is ``(h_0, c_0)``.
+    """
+
+    gate_count = 4
+    state_count = 2
+
+    def _sequence(self, x, state, weights, mask, reverse):
+        y, h, c = lstm_sequence(x, state[0], state[1], *weights, mask, reverse)
+        return y, (h, c)
+
+    def _step(self, x_t, state, weights):
+        return lstm_step(x_t, state, weights)
+
+
+class GRU(RecurrentLayer):
+    r"""Gated recurrent unit, PyTorch's "reset after" form (r multiplies W_hn h_{t-1} + b_hn):
+
+        r = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)      z = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t-1} + b_hn))
+        h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+    """
+
+    gate_count = 3
+    state_count = 1
+
+    def _sequence(self, x, state, weights, mask, reverse):
+        y, h = gru_sequence(x, state[0], *weights, mask, reverse)
+        return y, (h,)
+
+    def _step(self, x_t, state, weights):
+        return gru_step(x_t, state, weights)

@@ -1,0 +1,248 @@
+"""The one recurrent layer: stacking, directions, lengths, inter-layer dropout and state handling,
+written once around a cell's sequence kernel or the generic per-step loop.
+
+A cell plugs in through three things (see ``RNN``, ``LSTM``, ``GRU``): ``gate_count`` (G = gate_count × H),
+``state_count`` (1 for h, 2 for (h, c)), and ``_sequence`` / ``_step`` running one layer-direction.
+
+Shape legend: B batch, T time, I input features, H hidden units, G gates × H, D directions, L layers.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit._checks import (
+    check_choice,
+    check_float_tensor,
+    check_lengths,
+    check_positive_int,
+    check_probability,
+    check_same_dtype,
+    check_state_shape,
+    shape_str,
+)
+from rnnkit.cells.loop import run_steps
+
+__all__ = ["RecurrentLayer", "BACKENDS"]
+
+BACKENDS = ("kernel", "reference")
+State = tuple[Tensor, ...]
+
+
+class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
+    """Base of ``RNN``, ``LSTM`` and ``GRU``; not used directly."""
+
+    gate_count: int = 1
+    state_count: int = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        backend: str = "kernel",
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.input_size = check_positive_int(owner, "input_size", input_size)
+        self.hidden_size = check_positive_int(owner, "hidden_size", hidden_size)
+        self.num_layers = check_positive_int(owner, "num_layers", num_layers)
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = check_probability(owner, "dropout", dropout)
+        self.bidirectional = bool(bidirectional)
+        self.backend = check_choice(owner, "backend", backend, BACKENDS)
+        factory = {"device": device, "dtype": dtype}
+        D, H, G = self.num_directions, self.hidden_size, self.gate_count * self.hidden_size
+        for layer in range(self.num_layers):
+            layer_input = self.input_size if layer == 0 else D * H
+            for direction in range(D):
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                self.register_parameter("weight_ih" + suffix, nn.Parameter(torch.empty(G, layer_input, **factory)))
+                self.register_parameter("weight_hh" + suffix, nn.Parameter(torch.empty(G, H, **factory)))
+                if self.bias:
+                    self.register_parameter("bias_ih" + suffix, nn.Parameter(torch.empty(G, **factory)))
+                    self.register_parameter("bias_hh" + suffix, nn.Parameter(torch.empty(G, **factory)))
+        self.reset_parameters()
+
+    # -- the cell's part -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _sequence(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool):
+        """Run the cell's hand-derived kernel over one layer-direction; returns (y, final state)."""
+
+    @abc.abstractmethod
+    def _step(self, x_t: Tensor, state: State, weights: tuple) -> State:
+        """One step of the cell with autograd ops (the reference)."""
+
+    # -- shared machinery ----------------------------------------------------------------------------
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def reset_parameters(self) -> None:
+        """U(-1/√H, 1/√H) for every weight and bias, as torch.nn does."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def flatten_parameters(self) -> None:
+        """No-op, kept so code written for torch.nn's cuDNN layers runs unchanged."""
+
+    def layer_weights(self, layer: int, direction: int = 0) -> tuple:
+        """``(W_ih, W_hh, b_ih, b_hh)`` of one layer and direction (biases None when bias=False)."""
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        W_ih, W_hh = getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix)
+        if not self.bias:
+            return W_ih, W_hh, None, None
+        return W_ih, W_hh, getattr(self, "bias_ih" + suffix), getattr(self, "bias_hh" + suffix)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        if self.backend != "kernel":
+            s += f", backend={self.backend!r}"
+        return s
+
+    def forward(self, input: Tensor | PackedSequence, hx: Any = None, *, lengths: Any = None):
+        owner = type(self).__name__
+        packed = input if isinstance(input, PackedSequence) else None
+        if packed is not None:
+            if lengths is not None:
+                raise ValueError(f"{owner}: pass lengths= or a PackedSequence, not both; the packed input already has lengths.")
+            input, lengths = pad_packed_sequence(packed, batch_first=self.batch_first)
+        x = self._check_input(input)
+        if self.batch_first:
+            x = x.transpose(0, 1)
+        T, B, _ = x.shape                                                     # x: (T, B, I)
+        mask = None
+        if lengths is not None:
+            lengths = check_lengths(owner, lengths, B, T)
+            if int(lengths.min()) < T:
+                steps = torch.arange(T).unsqueeze(1)                          # (T, 1)
+                mask = (steps < lengths.unsqueeze(0)).to(device=x.device, dtype=x.dtype)   # (T, B)
+        state = self._initial_state(hx, B, x)                                 # each (L*D, B, H)
+        D = self.num_directions
+        finals: list[State] = []
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(D):
+                k = layer * D + direction
+                s0 = tuple(s[k] for s in state)
+                y, s_n = self._run(layer_input, s0, self.layer_weights(layer, direction), mask, direction == 1)
+                outputs.append(y)
+                finals.append(s_n)
+            layer_input = outputs[0] if D == 1 else torch.cat(outputs, dim=2)  # (T, B, D*H)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
+        output = layer_input.transpose(0, 1) if self.batch_first else layer_input
+        h_n = tuple(torch.stack([f[j] for f in finals]) for j in range(self.state_count))
+        if packed is not None:
+            output = _repack(output, lengths, packed, self.batch_first)
+        return output, self._public_state(h_n)
+
+    def step(self, x_t: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """Advance a unidirectional layer by one time step with the same weights (streaming, decoders).
+
+        x_t: (B, I); state: as ``hx`` of ``forward``, or None for zeros. Returns ``(y_t (B, H), new_state)``;
+        feeding ``new_state`` back step after step gives the same numbers as ``forward`` on the sequence.
+        """
+        owner = type(self).__name__
+        if self.bidirectional:
+            raise ValueError(f"{owner}.step: a bidirectional layer needs the whole sequence; use forward() instead.")
+        x_t = check_float_tensor(owner, "x_t", x_t)
+        if x_t.dim() != 2 or x_t.shape[1] != self.input_size:
+            raise ValueError(
+                f"{owner}.step: x_t must have shape (B, input_size={self.input_size}); got {shape_str(x_t.shape)}."
+            )
+        check_same_dtype(owner, "x_t", x_t, self._param_dtype())
+        B = x_t.shape[0]
+        states = self._initial_state(state, B, x_t)
+        finals: list[State] = []
+        layer_input = x_t
+        for layer in range(self.num_layers):
+            s = self._step(layer_input, tuple(s[layer] for s in states), self.layer_weights(layer))
+            finals.append(s)
+            layer_input = s[0]
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
+        h_n = tuple(torch.stack([f[j] for f in finals]) for j in range(self.state_count))
+        return layer_input, self._public_state(h_n)
+
+    def _run(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool):
+        if self.backend == "reference":
+            return run_steps(self._step, x, state, weights, mask, reverse)
+        return self._sequence(x, state, weights, mask, reverse)
+
+    def _param_dtype(self) -> torch.dtype:
+        return self.weight_ih_l0.dtype
+
+    def _check_input(self, input: Any) -> Tensor:
+        owner = type(self).__name__
+        x = check_float_tensor(owner, "input", input)
+        legend = f"(B, T, input_size={self.input_size})" if self.batch_first else f"(T, B, input_size={self.input_size})"
+        if x.dim() != 3:
+            fix = "For one feature per step use x[..., None]"
+            fix += "; for one unbatched sequence use x.unsqueeze(0)." if self.batch_first else "; for one unbatched sequence use x.unsqueeze(1)."
+            raise ValueError(f"{owner}: input must have shape {legend}; got a {x.dim()}-D tensor of shape {shape_str(x.shape)}. {fix}")
+        if x.shape[2] != self.input_size:
+            raise ValueError(
+                f"{owner}: input must have shape {legend}; got {shape_str(x.shape)} with {x.shape[2]} features "
+                f"on the last axis. Check input_size, or batch_first={self.batch_first} if the axes are swapped."
+            )
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"{owner}: input is empty, shape {shape_str(x.shape)}; pass at least one sequence of at least one step.")
+        check_same_dtype(owner, "input", x, self._param_dtype())
+        return x
+
+    def _initial_state(self, hx: Any, B: int, x: Tensor) -> State:
+        owner = type(self).__name__
+        LD, H = self.num_layers * self.num_directions, self.hidden_size
+        if hx is None:
+            zeros = x.new_zeros(LD, B, H)
+            return (zeros,) * self.state_count
+        if self.state_count == 1:
+            parts, names = (hx,), ("hx",)
+        else:
+            if not isinstance(hx, (tuple, list)) or len(hx) != self.state_count:
+                raise TypeError(f"{owner}: hx must be a tuple (h_0, c_0) of tensors; got {type(hx).__name__}.")
+            parts, names = tuple(hx), ("hx[0] (h_0)", "hx[1] (c_0)")
+        legend = "(num_layers * num_directions, B, hidden_size)"
+        checked = []
+        for part, name in zip(parts, names):
+            part = check_state_shape(owner, name, part, (LD, B, H), legend)
+            check_same_dtype(owner, name, part, x.dtype)
+            checked.append(part)
+        return tuple(checked)
+
+    def _public_state(self, h_n: State) -> Any:
+        return h_n[0] if self.state_count == 1 else h_n
+
+
+def _repack(output: Tensor, lengths: Tensor, packed: PackedSequence, batch_first: bool) -> PackedSequence:
+    """Pack ``output`` with the batch order of the ``packed`` input, as torch.nn returns it."""
+    batch_dim = 0 if batch_first else 1
+    order = packed.sorted_indices
+    if order is not None:
+        output = output.index_select(batch_dim, order.to(output.device))
+        lengths = lengths.index_select(0, order.cpu())
+    data = pack_padded_sequence(output, lengths, batch_first=batch_first, enforce_sorted=True)
+    return PackedSequence(data.data, data.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
