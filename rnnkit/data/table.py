@@ -74,10 +74,10 @@ def check_numeric(frame: pd.DataFrame, columns: list[str], *, source: str,
         if text.any():
             sample = original[text].iloc[0]
             problems.append(f"{int(text.sum())} non-numeric value(s) in {column!r} "
-                            f"(rows {_where(text.to_numpy(), frame.index)}, e.g. {sample!r})")
+                            f"(row index {_where(text.to_numpy(), frame.index)}, e.g. {sample!r})")
         if blank.any():
             problems.append(f"{int(blank.sum())} missing value(s) in {column!r} "
-                            f"(rows {_where(blank.to_numpy(), frame.index)})")
+                            f"(row index {_where(blank.to_numpy(), frame.index)})")
         out[column] = values
     if problems and fill == "none":
         raise DataError(f"{source}: " + "; ".join(problems) +
