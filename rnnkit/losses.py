@@ -1,0 +1,254 @@
+"""Losses by name, Keras-style: ``loss(y_true, y_pred) -> scalar``.
+
+Each loss first computes one value per prediction vector (it reduces the last axis, as Keras
+does), then takes the mean over the batch (and time, for sequence outputs). With a ``mask``
+``(B, T)`` for padded sequences, padded steps are left out of that mean.
+
+=================================  ==========================================================
+name                               per-vector value (``p`` = ``y_pred``, ``y`` = ``y_true``)
+=================================  ==========================================================
+``mse``                            ``mean((y - p)^2)``
+``mae``                            ``mean(|y - p|)``
+``huber``                          ``mean(0.5 d^2 if |d| <= delta else delta (|d| - delta / 2))``
+``binary_crossentropy``            ``mean(-(y log p + (1 - y) log(1 - p)))``, p clipped to [eps, 1 - eps]
+``categorical_crossentropy``       ``-sum(y log p)``, p normalised to sum 1 and clipped; y one-hot
+``sparse_categorical_crossentropy`` ``-log p[y]``, y integer class ids
+=================================  ==========================================================
+
+The crossentropies take probabilities (the output of a ``sigmoid`` / ``softmax``) unless built
+with ``from_logits=True``. ``eps = 1e-7`` as in Keras.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "Loss",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "Huber",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "FunctionLoss",
+    "get",
+    "serialize",
+]
+
+EPSILON = 1e-7
+
+
+def _align(y_true: torch.Tensor, y_pred: torch.Tensor, loss_name: str) -> torch.Tensor:
+    """Give ``y_true`` the shape of ``y_pred``: labels ``(B,)`` meet outputs ``(B, 1)`` routinely."""
+    if y_true.shape == y_pred.shape:
+        return y_true
+    if y_true.numel() == y_pred.numel():
+        return y_true.reshape(y_pred.shape)
+    raise ValueError(
+        f"{loss_name}: y_true must have the shape of the model output {tuple(y_pred.shape)}; "
+        f"got {tuple(y_true.shape)}. Check the labels, or the last layer's units."
+    )
+
+
+def _reduce(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean of per-vector ``values``; with ``mask`` (same leading shape), over kept entries only."""
+    if mask is None:
+        return values.mean()
+    mask = mask.to(values.dtype).expand_as(values)
+    return (values * mask).sum() / mask.sum().clamp_min(1.0)
+
+
+class Loss:
+    """Base class: subclasses define ``per_vector(y_true, y_pred)``, returning ``y_pred.shape[:-1]``."""
+
+    name: str = "loss"
+
+    def per_vector(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(
+        self, y_true: torch.Tensor, y_pred: torch.Tensor, *, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return _reduce(self.per_vector(y_true, y_pred), mask)
+
+    def get_config(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class MeanSquaredError(Loss):
+    name = "mse"
+
+    def per_vector(self, y_true, y_pred):
+        y_true = _align(y_true, y_pred, self.name).to(y_pred.dtype)
+        return (y_true - y_pred).square().mean(dim=-1)
+
+
+class MeanAbsoluteError(Loss):
+    name = "mae"
+
+    def per_vector(self, y_true, y_pred):
+        y_true = _align(y_true, y_pred, self.name).to(y_pred.dtype)
+        return (y_true - y_pred).abs().mean(dim=-1)
+
+
+class Huber(Loss):
+    """Quadratic for ``|y - p| <= delta``, linear beyond (the same as ``torch.nn.HuberLoss``)."""
+
+    name = "huber"
+
+    def __init__(self, *, delta: float = 1.0) -> None:
+        if not delta > 0:
+            raise ValueError(f"Huber: delta must be > 0; got {delta}.")
+        self.delta = float(delta)
+
+    def per_vector(self, y_true, y_pred):
+        y_true = _align(y_true, y_pred, self.name).to(y_pred.dtype)
+        return F.huber_loss(y_pred, y_true, reduction="none", delta=self.delta).mean(dim=-1)
+
+    def get_config(self) -> dict:
+        return {"delta": self.delta}
+
+
+class BinaryCrossentropy(Loss):
+    name = "binary_crossentropy"
+
+    def __init__(self, *, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def per_vector(self, y_true, y_pred):
+        y_true = _align(y_true, y_pred, self.name).to(y_pred.dtype)
+        if self.from_logits:
+            values = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
+        else:
+            p = y_pred.clamp(EPSILON, 1.0 - EPSILON)
+            values = -(y_true * p.log() + (1.0 - y_true) * (1.0 - p).log())
+        return values.mean(dim=-1)
+
+    def get_config(self) -> dict:
+        return {"from_logits": self.from_logits}
+
+
+class CategoricalCrossentropy(Loss):
+    name = "categorical_crossentropy"
+
+    def __init__(self, *, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def per_vector(self, y_true, y_pred):
+        if y_true.shape != y_pred.shape:
+            raise ValueError(
+                f"{self.name}: y_true must be one-hot with the shape of the output "
+                f"{tuple(y_pred.shape)}; got {tuple(y_true.shape)}. For integer class ids use "
+                "loss='sparse_categorical_crossentropy'."
+            )
+        y_true = y_true.to(y_pred.dtype)
+        if self.from_logits:
+            log_p = F.log_softmax(y_pred, dim=-1)
+        else:
+            p = y_pred / y_pred.sum(dim=-1, keepdim=True)
+            log_p = p.clamp(EPSILON, 1.0 - EPSILON).log()
+        return -(y_true * log_p).sum(dim=-1)
+
+    def get_config(self) -> dict:
+        return {"from_logits": self.from_logits}
+
+
+class SparseCategoricalCrossentropy(Loss):
+    name = "sparse_categorical_crossentropy"
+
+    def __init__(self, *, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def per_vector(self, y_true, y_pred):
+        C = y_pred.shape[-1]
+        labels = _sparse_labels(y_true, y_pred, self.name)  # y_pred.shape[:-1]
+        if self.from_logits:
+            log_p = F.log_softmax(y_pred, dim=-1)
+        else:
+            log_p = y_pred.clamp(EPSILON, 1.0 - EPSILON).log()
+        if labels.numel() and (labels.min() < 0 or labels.max() >= C):
+            raise ValueError(
+                f"{self.name}: labels must be class ids in [0, {C}); got values in "
+                f"[{int(labels.min())}, {int(labels.max())}]. Check the last layer's units."
+            )
+        return -log_p.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+
+    def get_config(self) -> dict:
+        return {"from_logits": self.from_logits}
+
+
+def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, name: str) -> torch.Tensor:
+    """Integer class ids shaped ``y_pred.shape[:-1]``, from ``(...)`` or ``(..., 1)`` labels."""
+    target = y_pred.shape[:-1]
+    if y_true.numel() != target.numel():
+        raise ValueError(
+            f"{name}: y_true must hold one class id per output vector, shape {tuple(target)}; "
+            f"got {tuple(y_true.shape)}. For one-hot labels use loss='categorical_crossentropy'."
+        )
+    if y_true.is_floating_point() and not torch.equal(y_true, y_true.round()):
+        raise ValueError(f"{name}: y_true must be integer class ids; got non-integer values.")
+    return y_true.reshape(target).long()
+
+
+class FunctionLoss(Loss):
+    """A user's ``fn(y_true, y_pred) -> Tensor``; a non-scalar result is averaged (masked)."""
+
+    def __init__(self, fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+        self.fn = fn
+        self.name = getattr(fn, "__name__", type(fn).__name__)
+
+    def __call__(self, y_true, y_pred, *, mask=None):
+        values = self.fn(y_true, y_pred)
+        if not isinstance(values, torch.Tensor):
+            raise TypeError(f"loss {self.name!r} must return a torch.Tensor; got {type(values).__name__}.")
+        if values.dim() == 0:
+            return values
+        if mask is not None and values.shape[: mask.dim()] == mask.shape:
+            return _reduce(values.reshape(*mask.shape, -1).mean(dim=-1), mask)
+        return values.mean()
+
+
+_BY_NAME: dict[str, type[Loss]] = {
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "huber": Huber,
+    "huber_loss": Huber,
+    "binary_crossentropy": BinaryCrossentropy,
+    "bce": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+
+
+def get(identifier: str | Loss | Callable, **config) -> Loss:
+    """A :class:`Loss` from a name (``"mse"``, ``"binary_crossentropy"``, …), an instance, or a callable."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(
+                f"loss: unknown name {identifier!r}; expected one of {sorted(set(_BY_NAME))} "
+                "or a callable fn(y_true, y_pred)."
+            )
+        return cls(**config)
+    if callable(identifier):
+        return FunctionLoss(identifier)
+    raise TypeError(f"loss must be a name, a rnnkit.losses.Loss or a callable; got {type(identifier).__name__}.")
+
+
+def serialize(loss: Loss) -> dict | None:
+    """``{"name": ..., "config": {...}}`` for built-in losses; ``None`` for a user's function."""
+    if isinstance(loss, FunctionLoss):
+        return None
+    return {"name": loss.name, "config": loss.get_config()}

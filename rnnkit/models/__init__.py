@@ -1,0 +1,5 @@
+"""Models: ``Sequential``."""
+
+from rnnkit.models.sequential import Sequential
+
+__all__ = ["Sequential"]

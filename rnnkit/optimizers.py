@@ -1,0 +1,267 @@
+"""Keras-named optimizers as thin wrappers over ``torch.optim`` (Keras' default hyperparameters).
+
+The torch optimizer is created lazily by :meth:`Optimizer.build` once the model's parameters
+exist (a layer without ``input_shape`` creates its weights on first call). Gradient clipping is an
+optimizer option, as in Keras: ``clipnorm`` clips the global L2 norm of all gradients
+(``torch.nn.utils.clip_grad_norm_``), ``clipvalue`` clips every element to ``[-v, v]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import torch
+
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adamax", "get"]
+
+
+class Optimizer:
+    """Base class. Subclasses name their ``torch.optim`` class and map Keras arguments onto it."""
+
+    name = "optimizer"
+
+    def __init__(
+        self, learning_rate: float, *, clipnorm: float | None = None, clipvalue: float | None = None
+    ) -> None:
+        _check_positive("learning_rate", learning_rate, type(self).__name__)
+        for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
+            if value is not None:
+                _check_positive(arg, value, type(self).__name__)
+        self._learning_rate = float(learning_rate)
+        self.clipnorm = None if clipnorm is None else float(clipnorm)
+        self.clipvalue = None if clipvalue is None else float(clipvalue)
+        self._torch: torch.optim.Optimizer | None = None
+        self._params: list[torch.nn.Parameter] = []
+        self._pending_state: dict | None = None
+
+    # --- subclass hooks -------------------------------------------------------------------
+    def _make(self, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        raise NotImplementedError
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        """Constructor arguments besides learning rate and clipping, for ``get_config``."""
+        return {}
+
+    # --- lifecycle ------------------------------------------------------------------------
+    @property
+    def built(self) -> bool:
+        return self._torch is not None
+
+    def build(self, params: Iterable[torch.nn.Parameter]) -> None:
+        """Create the ``torch.optim`` optimizer over ``params`` (trainable ones only)."""
+        params = [p for p in params if p.requires_grad]
+        if self._torch is not None:
+            if len(params) != len(self._params) or any(a is not b for a, b in zip(params, self._params)):
+                raise ValueError(
+                    f"{type(self).__name__} is already built for another model's parameters; "
+                    "create a new optimizer for each model."
+                )
+            return
+        if not params:
+            raise ValueError(f"{type(self).__name__}: the model has no trainable parameters to optimize.")
+        self._params = params
+        self._torch = self._make(params)
+        if self._pending_state is not None:
+            state, self._pending_state = self._pending_state, None
+            self.load_state_dict(state)
+
+    @property
+    def torch_optimizer(self) -> torch.optim.Optimizer:
+        if self._torch is None:
+            raise ValueError(f"{type(self).__name__} is not built yet; it is built by fit() once weights exist.")
+        return self._torch
+
+    @property
+    def learning_rate(self) -> float:
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        _check_positive("learning_rate", value, type(self).__name__, allow_zero=True)
+        self._learning_rate = float(value)
+        if self._torch is not None:
+            for group in self._torch.param_groups:
+                group["lr"] = self._learning_rate
+
+    # --- one update -----------------------------------------------------------------------
+    def zero_grad(self) -> None:
+        self.torch_optimizer.zero_grad(set_to_none=True)
+
+    def clip_gradients(self) -> torch.Tensor:
+        """Clip gradients in place as configured; return the global gradient norm (before clipping)."""
+        grads = [p.grad for p in self._params if p.grad is not None]
+        if self.clipvalue is not None:
+            torch.nn.utils.clip_grad_value_(self._params, self.clipvalue)
+        if self.clipnorm is not None:
+            return torch.nn.utils.clip_grad_norm_(self._params, self.clipnorm)
+        return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+
+    def step(self) -> None:
+        self.torch_optimizer.step()
+
+    # --- serialisation --------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "learning_rate": self._learning_rate,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            **self._hyperparameters(),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Optimizer":
+        config = dict(config)
+        return cls(config.pop("learning_rate"), **config)
+
+    def state_dict(self) -> dict:
+        """``torch.optim`` state dict, or the pending one if loaded before :meth:`build`."""
+        if self._torch is None:
+            return self._pending_state or {}
+        return self._torch.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        """Load ``torch.optim`` state now, or at :meth:`build` if the optimizer is not built yet."""
+        if self._torch is None:
+            self._pending_state = state
+            return
+        self._torch.load_state_dict(state)
+        self._learning_rate = float(self._torch.param_groups[0]["lr"])
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
+        return f"{type(self).__name__}({args})"
+
+
+def _check_positive(arg: str, value: Any, owner: str, *, allow_zero: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{owner}: {arg} must be a number; got {type(value).__name__} {value!r}.")
+    if not (value >= 0 if allow_zero else value > 0):
+        raise ValueError(f"{owner}: {arg} must be > 0; got {value}.")
+
+
+class SGD(Optimizer):
+    """``torch.optim.SGD``; Keras defaults ``learning_rate=0.01, momentum=0``."""
+
+    name = "sgd"
+
+    def __init__(self, learning_rate: float = 0.01, *, momentum: float = 0.0, nesterov: bool = False, **clip) -> None:
+        super().__init__(learning_rate, **clip)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1); got {momentum}.")
+        if nesterov and momentum == 0.0:
+            raise ValueError("SGD: nesterov=True needs momentum > 0; got momentum=0. Pass e.g. momentum=0.9.")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def _make(self, params):
+        return torch.optim.SGD(params, lr=self.learning_rate, momentum=self.momentum, nesterov=self.nesterov)
+
+    def _hyperparameters(self):
+        return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """``torch.optim.Adam``; Keras defaults ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``."""
+
+    name = "adam"
+
+    def __init__(
+        self, learning_rate: float = 0.001, *, beta_1: float = 0.9, beta_2: float = 0.999,
+        epsilon: float = 1e-7, amsgrad: bool = False, **clip,
+    ) -> None:
+        super().__init__(learning_rate, **clip)
+        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = float(beta_1), float(beta_2), float(epsilon), bool(amsgrad)
+
+    def _make(self, params):
+        return torch.optim.Adam(
+            params, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon, amsgrad=self.amsgrad
+        )
+
+    def _hyperparameters(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class Adamax(Optimizer):
+    """``torch.optim.Adamax``; Keras defaults ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``."""
+
+    name = "adamax"
+
+    def __init__(
+        self, learning_rate: float = 0.001, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7, **clip
+    ) -> None:
+        super().__init__(learning_rate, **clip)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    def _make(self, params):
+        return torch.optim.Adamax(params, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+
+    def _hyperparameters(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    """``torch.optim.RMSprop``; Keras defaults ``learning_rate=0.001, rho=0.9, epsilon=1e-7``."""
+
+    name = "rmsprop"
+
+    def __init__(
+        self, learning_rate: float = 0.001, *, rho: float = 0.9, momentum: float = 0.0,
+        epsilon: float = 1e-7, centered: bool = False, **clip,
+    ) -> None:
+        super().__init__(learning_rate, **clip)
+        self.rho, self.momentum, self.epsilon, self.centered = float(rho), float(momentum), float(epsilon), bool(centered)
+
+    def _make(self, params):
+        return torch.optim.RMSprop(
+            params, lr=self.learning_rate, alpha=self.rho, eps=self.epsilon, momentum=self.momentum, centered=self.centered
+        )
+
+    def _hyperparameters(self):
+        return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}
+
+
+class Adagrad(Optimizer):
+    """``torch.optim.Adagrad``; Keras defaults ``learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7``."""
+
+    name = "adagrad"
+
+    def __init__(
+        self, learning_rate: float = 0.001, *, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7, **clip
+    ) -> None:
+        super().__init__(learning_rate, **clip)
+        self.initial_accumulator_value, self.epsilon = float(initial_accumulator_value), float(epsilon)
+
+    def _make(self, params):
+        return torch.optim.Adagrad(
+            params, lr=self.learning_rate, initial_accumulator_value=self.initial_accumulator_value, eps=self.epsilon
+        )
+
+    def _hyperparameters(self):
+        return {"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}
+
+
+_BY_NAME: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, Adamax, RMSprop, Adagrad)}
+
+
+def get(identifier: str | Optimizer, **overrides: Any) -> Optimizer:
+    """An :class:`Optimizer` from a name (``"adam"``, ``"sgd"``, …) with Keras defaults, or the instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(f"optimizer: unknown name {identifier!r}; expected one of {sorted(_BY_NAME)}.")
+        return cls(**overrides)
+    if isinstance(identifier, torch.optim.Optimizer):
+        raise TypeError(
+            "optimizer: pass a rnnkit optimizer or its name, not a torch.optim instance "
+            "(rnnkit builds the torch optimizer once the weights exist), e.g. optimizer=Adam(learning_rate=1e-3)."
+        )
+    raise TypeError(f"optimizer must be a name or a rnnkit.optimizers.Optimizer; got {type(identifier).__name__}.")
+
+
+def by_name(name: str) -> type[Optimizer]:
+    """The optimizer class registered under ``name`` (for loading saved models)."""
+    cls = _BY_NAME.get(name)
+    if cls is None:
+        raise ValueError(f"optimizer: unknown name {name!r}; expected one of {sorted(_BY_NAME)}.")
+    return cls

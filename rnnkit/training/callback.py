@@ -1,0 +1,50 @@
+"""The callback protocol ``fit`` calls into, and the list that fans each call out."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+__all__ = ["Callback", "CallbackList"]
+
+Logs = dict[str, float]
+
+
+class Callback:
+    """Override any of the ``on_*`` hooks. ``self.model`` is the model being trained;
+    setting ``self.model.stop_training = True`` ends training after the current batch's epoch."""
+
+    def __init__(self) -> None:
+        self.model: Any = None
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def on_train_begin(self, logs: Logs | None = None) -> None: ...
+    def on_train_end(self, logs: Logs | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None: ...
+    def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+
+
+class CallbackList:
+    """Calls every callback's hook in order."""
+
+    def __init__(self, callbacks: Iterable[Callback], model: Any) -> None:
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(
+                    f"fit: callbacks must be rnnkit.callbacks.Callback instances; got {type(callback).__name__}."
+                )
+            callback.set_model(model)
+
+    def __getattr__(self, hook: str):
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call_all(*args: Any) -> None:
+            for callback in self.callbacks:
+                getattr(callback, hook)(*args)
+
+        return call_all
