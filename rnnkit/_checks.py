@@ -22,7 +22,8 @@ __all__ = [
 
 
 def shape_str(shape: Sequence[int]) -> str:
-    return "(" + ", ".join(str(int(s)) for s in shape) + ")"
+    dims = [str(int(s)) for s in shape]
+    return "(" + dims[0] + ",)" if len(dims) == 1 else "(" + ", ".join(dims) + ")"
 
 
 def check_positive_int(owner: str, name: str, value: Any, *, minimum: int = 1) -> int:

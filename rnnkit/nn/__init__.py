@@ -2,5 +2,6 @@
 
 from rnnkit.cells.modules import GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.layers import GRU, LSTM, RNN
+from rnnkit.nn.recurrent import detach_state
 
-__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "detach_state"]

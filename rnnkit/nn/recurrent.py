@@ -30,7 +30,7 @@ from rnnkit._checks import (
 )
 from rnnkit.cells.loop import run_steps
 
-__all__ = ["RecurrentLayer", "BACKENDS"]
+__all__ = ["RecurrentLayer", "BACKENDS", "detach_state"]
 
 BACKENDS = ("kernel", "reference")
 State = tuple[Tensor, ...]
@@ -235,6 +235,22 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
 
     def _public_state(self, h_n: State) -> Any:
         return h_n[0] if self.state_count == 1 else h_n
+
+
+def detach_state(state: Any) -> Any:
+    """Cut the graph behind a final state before feeding it back as the next ``hx``: truncated BPTT.
+
+    ``state`` is ``h_n`` or ``(h_n, c_n)``; the values are kept, gradients stop at the chunk boundary::
+
+        hx = None
+        for chunk in chunks:                      # each (T_chunk, B, I)
+            out, hx = lstm(chunk, hx)
+            loss_fn(out).backward()
+            hx = detach_state(hx)
+    """
+    if isinstance(state, (tuple, list)):
+        return type(state)(s.detach() for s in state)
+    return state.detach()
 
 
 def _repack(output: Tensor, lengths: Tensor, packed: PackedSequence, batch_first: bool) -> PackedSequence:
