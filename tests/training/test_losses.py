@@ -1,0 +1,77 @@
+"""Every loss against a direct torch computation on random data."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnkit import losses
+
+torch.manual_seed(0)
+
+
+def probs(*shape):
+    return torch.rand(*shape, dtype=torch.float64) * 0.98 + 0.01
+
+
+@pytest.mark.parametrize("shape", [(7, 1), (5, 4), (3, 6, 2)])
+def test_regression_losses_match_torch(shape):
+    y_true, y_pred = torch.randn(*shape), torch.randn(*shape)
+    torch.testing.assert_close(losses.get("mse")(y_true, y_pred), F.mse_loss(y_pred, y_true))
+    torch.testing.assert_close(losses.get("mae")(y_true, y_pred), F.l1_loss(y_pred, y_true))
+    torch.testing.assert_close(losses.get("huber")(y_true, y_pred), F.huber_loss(y_pred, y_true, delta=1.0))
+    torch.testing.assert_close(losses.Huber(delta=0.3)(y_true, y_pred), F.huber_loss(y_pred, y_true, delta=0.3))
+
+
+def test_labels_of_shape_b_meet_outputs_of_shape_b_1():
+    y_true, y_pred = torch.randint(0, 2, (9,)).double(), probs(9, 1)
+    expected = F.binary_cross_entropy(y_pred, y_true[:, None])
+    torch.testing.assert_close(losses.get("binary_crossentropy")(y_true, y_pred), expected)
+
+
+@pytest.mark.parametrize("shape", [(8, 1), (4, 3), (2, 5, 3)])
+def test_binary_crossentropy_matches_torch(shape):
+    y_true = torch.randint(0, 2, shape).double()
+    y_pred = probs(*shape)
+    torch.testing.assert_close(losses.get("binary_crossentropy")(y_true, y_pred), F.binary_cross_entropy(y_pred, y_true))
+    logits = torch.randn(*shape, dtype=torch.float64)
+    torch.testing.assert_close(
+        losses.BinaryCrossentropy(from_logits=True)(y_true, logits), F.binary_cross_entropy_with_logits(logits, y_true)
+    )
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (3, 5, 4)])
+def test_categorical_crossentropies_match_torch(shape):
+    logits = torch.randn(*shape, dtype=torch.float64)
+    p = torch.softmax(logits, dim=-1)
+    labels = torch.randint(0, shape[-1], shape[:-1])
+    one_hot = F.one_hot(labels, shape[-1]).double()
+    expected = F.cross_entropy(logits.reshape(-1, shape[-1]), labels.reshape(-1))
+    torch.testing.assert_close(losses.get("categorical_crossentropy")(one_hot, p), expected)
+    torch.testing.assert_close(losses.get("sparse_categorical_crossentropy")(labels, p), expected)
+    torch.testing.assert_close(losses.get("sparse_categorical_crossentropy")(labels.unsqueeze(-1), p), expected)
+    torch.testing.assert_close(losses.CategoricalCrossentropy(from_logits=True)(one_hot, logits), expected)
+    torch.testing.assert_close(losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits), expected)
+
+
+def test_mask_leaves_padded_steps_out():
+    y_true, y_pred = torch.randn(3, 5, 2), torch.randn(3, 5, 2)
+    lengths = torch.tensor([5, 2, 3])
+    mask = torch.arange(5)[None, :] < lengths[:, None]
+    expected = torch.cat([F.mse_loss(y_pred[i, :n], y_true[i, :n], reduction="none") for i, n in enumerate(lengths)]).mean()
+    torch.testing.assert_close(losses.get("mse")(y_true, y_pred, mask=mask), expected)
+
+
+def test_callable_loss_is_used_as_given():
+    loss = losses.get(lambda t, p: (t - p).abs().max())
+    assert float(loss(torch.zeros(2, 1), torch.tensor([[1.0], [-3.0]]))) == 3.0
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match="unknown name 'msle'"):
+        losses.get("msle")
+    with pytest.raises(ValueError, match=r"shape of the model output \(4, 2\)"):
+        losses.get("mse")(torch.zeros(3), torch.zeros(4, 2))
+    with pytest.raises(ValueError, match=r"class ids in \[0, 3\)"):
+        losses.get("sparse_categorical_crossentropy")(torch.tensor([0, 3]), torch.full((2, 3), 1 / 3))
+    with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
+        losses.get("categorical_crossentropy")(torch.tensor([0, 1]), torch.full((2, 3), 1 / 3))
