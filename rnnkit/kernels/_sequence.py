@@ -1,7 +1,16 @@
-"""Pieces every sequence kernel shares: time order, input projection, masking, weight gradients.
+"""Pieces every sequence kernel shares: time order, input projection, state updates, weight gradients.
 
 Shape legend: T time, B batch, I input features, H hidden units, G = gates × H.
 All kernels are time-major: x is (T, B, I).
+
+State updates. A step computes a candidate state s̃_t; the state it keeps is
+
+    s_t = s_{t-1} + u_t ⊙ (s̃_t - s_{t-1})          (torch.lerp, exact when u_t is 0 or 1)
+
+with u_t = m_t (1 - k_t): m_t (B,) the length mask (0 once a sequence has ended, or in reverse before
+it has started) and k_t (B, H) the zoneout keep probabilities (Krueger et al. 2017: a Bernoulli(z) draw
+per unit and step in training, the constant z at inference). The output is y_t = m_t s_t. In backward,
+dx̃ = u_t ⊙ ds_t reaches the cell and (1 - u_t) ⊙ ds_t goes straight to s_{t-1}.
 """
 
 from __future__ import annotations
@@ -9,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["time_steps", "input_projection", "weight_gradients"]
+__all__ = ["time_steps", "input_projection", "weight_gradients", "update_weights", "split_update"]
 
 
 def time_steps(T: int, reverse: bool) -> range:
@@ -38,3 +47,19 @@ def weight_gradients(dG: Tensor, inputs: Tensor) -> Tensor:
     """
     T, B, G = dG.shape
     return dG.reshape(T * B, G).t() @ inputs.reshape(T * B, -1)
+
+
+def update_weights(mask: Tensor | None, keep: Tensor | None) -> Tensor | None:
+    """u = m (1 - k): (T, B, 1) from the length mask, (T, B, H) with zoneout, None when every step updates."""
+    u = None if mask is None else mask.unsqueeze(2)
+    if keep is not None:
+        u = 1 - keep if u is None else u * (1 - keep)
+    return u
+
+
+def split_update(ds: Tensor, u: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    """Backward of s_t = lerp(s_{t-1}, s̃_t, u): returns (ds̃, ds_{t-1} carried past the cell)."""
+    if u is None:
+        return ds, None
+    ds_cell = u * ds
+    return ds_cell, ds - ds_cell

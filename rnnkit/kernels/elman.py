@@ -2,21 +2,20 @@ r"""Elman RNN over a whole sequence (one layer, one direction) with a hand-deriv
 
 Forward, one step (act = tanh or relu):
 
-    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh        # (B, H)
-    h_t = act(a_t)
-
-With a length mask m_t: h_t ← m_t h_t + (1 - m_t) h_{t-1} and y_t = m_t h_t.
+    a_t = W_ih x_t + b_ih + W_hh (d ⊙ h_{t-1}) + b_hh        # (B, H); d: recurrent dropout mask
+    h̃_t = act(a_t)
+    h_t = lerp(h_{t-1}, h̃_t, u_t)    y_t = m_t h_t            (u_t: lengths and zoneout, see ``_sequence``)
 
 Backward through time (``dh`` arrives from step t+1):
 
     dh_t = dh + m_t dy_t
-    da_t = m_t dh_t ⊙ act'(a_t)          tanh' = 1 - h_t²,  relu' = [h_t > 0]
-    dh   ← da_t W_hh + (1 - m_t) dh_t
+    da_t = u_t dh_t ⊙ act'(a_t)          tanh' = 1 - h̃_t²,  relu' = [h̃_t > 0]
+    dh   ← d ⊙ (da_t W_hh) + (1 - u_t) dh_t
 
-    dW_ih = Σ_t da_tᵀ x_t    dW_hh = Σ_t da_tᵀ h_{t-1}    db_ih = db_hh = Σ_t da_t    dx_t = da_t W_ih
+    dW_ih = Σ_t da_tᵀ x_t    dW_hh = Σ_t da_tᵀ (d ⊙ h_{t-1})    db_ih = db_hh = Σ_t da_t    dx_t = da_t W_ih
 
-Shapes: x (T, B, I), h0 (B, H), W_ih (H, I), W_hh (H, H), b_ih/b_hh (H,) or None, mask (T, B) or None.
-Returns y (T, B, H), h_n (B, H).
+Shapes: x (T, B, I), h0 (B, H), W_ih (H, I), W_hh (H, H), b_ih/b_hh (H,) or None, mask (T, B) or None,
+recurrent_mask (B, H) or None, zoneout_h (T, B, H) or None. Returns y (T, B, H), h_n (B, H).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._sequence import input_projection, time_steps, weight_gradients
+from rnnkit.kernels._sequence import input_projection, split_update, time_steps, update_weights, weight_gradients
 
 __all__ = ["ElmanSequence", "elman_sequence", "NONLINEARITIES"]
 
@@ -34,7 +33,7 @@ NONLINEARITIES = ("tanh", "relu")
 
 class ElmanSequence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity):
+    def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity, recurrent_mask, zoneout_h):
         T, B, _ = x.shape
         H = h0.shape[1]
         bias = None if b_ih is None else b_ih + b_hh
@@ -43,23 +42,23 @@ class ElmanSequence(torch.autograd.Function):
         h_new_all = x.new_empty(T, B, H)                           # act(a_t) before masking
         h_prev_all = x.new_empty(T, B, H)
         y = x.new_empty(T, B, H)
-        active = None if mask is None else mask.unsqueeze(2) > 0
+        d = recurrent_mask
+        u = update_weights(mask, zoneout_h)
         h = h0
         for t in time_steps(T, reverse):
             h_prev_all[t] = h
             h_new = h_new_all[t]
-            torch.addmm(Ax[t], h, W_hh_t, out=h_new)
+            torch.addmm(Ax[t], h if d is None else h * d, W_hh_t, out=h_new)
             if nonlinearity == "tanh":
                 torch.tanh(h_new, out=h_new)
             else:
                 h_new.clamp_(min=0)
+            h = h_new if u is None else torch.lerp(h, h_new, u[t])
             if mask is None:
-                h = h_new
-                y[t] = h_new
+                y[t] = h
             else:
-                h = torch.where(active[t], h_new, h)
-                torch.mul(h_new, mask[t].unsqueeze(1), out=y[t])
-        ctx.save_for_backward(x, W_ih, W_hh, h_new_all, h_prev_all, mask)
+                torch.mul(h, mask[t].unsqueeze(1), out=y[t])
+        ctx.save_for_backward(x, W_ih, W_hh, h_new_all, h_prev_all, mask, d, u)
         ctx.reverse = reverse
         ctx.nonlinearity = nonlinearity
         ctx.has_bias = b_ih is not None
@@ -68,7 +67,7 @@ class ElmanSequence(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, dy, dh_n):
-        x, W_ih, W_hh, h_new_all, h_prev_all, mask = ctx.saved_tensors
+        x, W_ih, W_hh, h_new_all, h_prev_all, mask, d, u = ctx.saved_tensors
         T, B, _ = x.shape
         H = W_hh.shape[1]
         if ctx.nonlinearity == "tanh":
@@ -78,20 +77,20 @@ class ElmanSequence(torch.autograd.Function):
         da = x.new_empty(T, B, H)
         dh = dh_n
         for t in time_steps(T, not ctx.reverse):
-            if mask is None:
-                torch.mul(dh + dy[t], dact[t], out=da[t])
-                dh = da[t] @ W_hh
-            else:
-                m = mask[t].unsqueeze(1)
-                dh_t = dh + m * dy[t]
-                torch.mul(m * dh_t, dact[t], out=da[t])
-                dh = torch.addmm((1 - m) * dh_t, da[t], W_hh)
+            dh_t = dh + (dy[t] if mask is None else mask[t].unsqueeze(1) * dy[t])
+            dh_cell, dh_carry = split_update(dh_t, None if u is None else u[t])
+            torch.mul(dh_cell, dact[t], out=da[t])
+            dh = da[t] @ W_hh
+            if d is not None:
+                dh = dh * d
+            if dh_carry is not None:
+                dh += dh_carry
         need = ctx.needs_input_grad
         dx = (da.reshape(T * B, H) @ W_ih).view(T, B, -1) if need[0] else None
         dW_ih = weight_gradients(da, x) if need[2] else None
-        dW_hh = weight_gradients(da, h_prev_all) if need[3] else None
+        dW_hh = weight_gradients(da, h_prev_all if d is None else h_prev_all * d) if need[3] else None
         db = da.sum(dim=(0, 1)) if ctx.has_bias else None
-        return dx, dh, dW_ih, dW_hh, db, None if db is None else db.clone(), None, None, None
+        return dx, dh, dW_ih, dW_hh, db, None if db is None else db.clone(), None, None, None, None, None
 
 
 def elman_sequence(
@@ -104,6 +103,9 @@ def elman_sequence(
     mask: Tensor | None = None,
     reverse: bool = False,
     nonlinearity: str = "tanh",
+    *,
+    recurrent_mask: Tensor | None = None,
+    zoneout_h: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Run an Elman RNN over ``x`` (T, B, I); returns ``(y, h_n)``. See the module docstring."""
-    return ElmanSequence.apply(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity)
+    return ElmanSequence.apply(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity, recurrent_mask, zoneout_h)

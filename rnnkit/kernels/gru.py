@@ -1,27 +1,27 @@
 r"""GRU over a whole sequence (one layer, one direction) with a hand-derived backward pass.
 
 This is PyTorch's "reset after" GRU (Cho et al. 2014 apply r before the recurrent product; PyTorch and
-cuDNN apply it after, which lets W_hh h_{t-1} be one matrix product per step). Gate order r, z, n:
+cuDNN apply it after, which lets W_hh h_{t-1} be one matrix product per step). Gate order r, z, n;
+d is the recurrent dropout mask (one draw per sequence, 1 when off):
 
     A_t = W_ih x_t + b_ih                     # (B, 3H), all steps at once
-    R_t = W_hh h_{t-1} + b_hh                 # (B, 3H), one product per step
+    R_t = W_hh (d ⊙ h_{t-1}) + b_hh           # (B, 3H), one product per step
     r = σ(A_r + R_r)    z = σ(A_z + R_z)    n = tanh(A_n + r ⊙ R_n)
-    h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
-
-With a length mask m_t: h_t ← m_t h_t + (1 - m_t) h_{t-1} and y_t = m_t h_t.
+    h̃_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+    h_t = lerp(h_{t-1}, h̃_t, u_t)    y_t = m_t h_t      (u_t: lengths and zoneout, see ``_sequence``)
 
 Backward through time (``dh`` arrives from step t+1):
 
-    dh_t  = dh + m_t dy_t;   dh_cell = m_t dh_t
-    dn    = dh_cell ⊙ (1 - z)           dz = dh_cell ⊙ (h_{t-1} - n)
-    dA_n  = dn ⊙ (1 - n²)               dR_n = dA_n ⊙ r          dr = dA_n ⊙ R_n
-    dA_r  = dR_r = dr ⊙ r(1-r)          dA_z = dR_z = dz ⊙ z(1-z)
-    dh    ← dR_t W_hh + dh_cell ⊙ z + (1 - m_t) dh_t
+    dh_t = dh + m_t dy_t;   dh̃ = u_t dh_t
+    dn   = dh̃ ⊙ (1 - z)               dz = dh̃ ⊙ (h_{t-1} - n)
+    dA_n = dn ⊙ (1 - n²)               dR_n = dA_n ⊙ r          dr = dA_n ⊙ R_n
+    dA_r = dR_r = dr ⊙ r(1-r)          dA_z = dR_z = dz ⊙ z(1-z)
+    dh   ← d ⊙ (dR_t W_hh) + dh̃ ⊙ z + (1 - u_t) dh_t
 
-    dW_ih = Σ_t dA_tᵀ x_t   dW_hh = Σ_t dR_tᵀ h_{t-1}   db_ih = Σ_t dA_t   db_hh = Σ_t dR_t   dx_t = dA_t W_ih
+    dW_ih = Σ_t dA_tᵀ x_t   dW_hh = Σ_t dR_tᵀ (d ⊙ h_{t-1})   db_ih = Σ_t dA_t   db_hh = Σ_t dR_t   dx_t = dA_t W_ih
 
-Shapes: x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih/b_hh (3H,) or None, mask (T, B) or None.
-Returns y (T, B, H), h_n (B, H).
+Shapes: x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih/b_hh (3H,) or None, mask (T, B) or None,
+recurrent_mask (B, H) or None, zoneout_h (T, B, H) or None. Returns y (T, B, H), h_n (B, H).
 """
 
 from __future__ import annotations
@@ -30,40 +30,41 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._sequence import input_projection, time_steps, weight_gradients
+from rnnkit.kernels._sequence import input_projection, split_update, time_steps, update_weights, weight_gradients
 
 __all__ = ["GRUSequence", "gru_sequence"]
 
 
 class GRUSequence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse):
+    def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, recurrent_mask, zoneout_h):
         T, B, _ = x.shape
         H = h0.shape[1]
+        d = recurrent_mask
+        u = update_weights(mask, zoneout_h)
         A = input_projection(x, W_ih, b_ih)                        # (T, B, 3H)
         W_hh_t = W_hh.t()
         gates = x.new_empty(T, B, 3 * H)                           # r, z, n after activation
-        R_n_all = x.new_empty(T, B, H)                             # W_hn h_{t-1} + b_hn
+        R_n_all = x.new_empty(T, B, H)                             # W_hn (d ⊙ h_{t-1}) + b_hn
         h_prev_all = x.new_empty(T, B, H)
         y = x.new_empty(T, B, H)
-        active = None if mask is None else mask.unsqueeze(2) > 0
         h = h0
         for t in time_steps(T, reverse):
             h_prev_all[t] = h
-            R = h @ W_hh_t if b_hh is None else torch.addmm(b_hh, h, W_hh_t)   # (B, 3H)
+            hd = h if d is None else h * d
+            R = hd @ W_hh_t if b_hh is None else torch.addmm(b_hh, hd, W_hh_t)   # (B, 3H)
             a = gates[t]
             torch.sigmoid(A[t, :, :2 * H] + R[:, :2 * H], out=a[:, :2 * H])
             r, z, n = a.chunk(3, dim=1)
             R_n_all[t] = R[:, 2 * H:]
             torch.tanh(torch.addcmul(A[t, :, 2 * H:], r, R[:, 2 * H:]), out=n)
             h_new = torch.lerp(n, h, z)                            # (1 - z) n + z h_{t-1}
+            h = h_new if u is None else torch.lerp(h, h_new, u[t])
             if mask is None:
-                h = h_new
-                y[t] = h_new
+                y[t] = h
             else:
-                h = torch.where(active[t], h_new, h)
-                torch.mul(h_new, mask[t].unsqueeze(1), out=y[t])
-        ctx.save_for_backward(x, W_ih, W_hh, gates, R_n_all, h_prev_all, mask)
+                torch.mul(h, mask[t].unsqueeze(1), out=y[t])
+        ctx.save_for_backward(x, W_ih, W_hh, gates, R_n_all, h_prev_all, mask, d, u)
         ctx.reverse = reverse
         ctx.has_bias = b_ih is not None
         return y, h
@@ -71,7 +72,7 @@ class GRUSequence(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, dy, dh_n):
-        x, W_ih, W_hh, gates, R_n_all, h_prev_all, mask = ctx.saved_tensors
+        x, W_ih, W_hh, gates, R_n_all, h_prev_all, mask, d, u = ctx.saved_tensors
         T, B, _ = x.shape
         H = W_hh.shape[1]
         dA = x.new_empty(T, B, 3 * H)
@@ -79,12 +80,8 @@ class GRUSequence(torch.autograd.Function):
         dh = dh_n
         for t in time_steps(T, not ctx.reverse):
             r, z, n = gates[t].chunk(3, dim=1)
-            if mask is None:
-                dh_cell = dh + dy[t]
-            else:
-                m = mask[t].unsqueeze(1)
-                dh_t = dh + m * dy[t]
-                dh_cell = m * dh_t
+            dh_t = dh + (dy[t] if mask is None else mask[t].unsqueeze(1) * dy[t])
+            dh_cell, dh_carry = split_update(dh_t, None if u is None else u[t])
             dn = dh_cell * (1 - z)
             dz = dh_cell * (h_prev_all[t] - n)
             dA_t, dR_t = dA[t], dR[t]
@@ -94,16 +91,19 @@ class GRUSequence(torch.autograd.Function):
             torch.mul(dr, r * (1 - r), out=dA_t[:, :H])
             torch.mul(dz, z * (1 - z), out=dA_t[:, H:2 * H])
             dR_t[:, :2 * H] = dA_t[:, :2 * H]
-            dh = torch.addmm(dh_cell * z, dR_t, W_hh)
-            if mask is not None:
-                dh += (1 - m) * dh_t
+            if d is None:
+                dh = torch.addmm(dh_cell * z, dR_t, W_hh)
+            else:
+                dh = torch.addcmul(dh_cell * z, dR_t @ W_hh, d)
+            if dh_carry is not None:
+                dh += dh_carry
         need = ctx.needs_input_grad
         dx = (dA.reshape(T * B, 3 * H) @ W_ih).view(T, B, -1) if need[0] else None
         dW_ih = weight_gradients(dA, x) if need[2] else None
-        dW_hh = weight_gradients(dR, h_prev_all) if need[3] else None
+        dW_hh = weight_gradients(dR, h_prev_all if d is None else h_prev_all * d) if need[3] else None
         db_ih = dA.sum(dim=(0, 1)) if ctx.has_bias else None
         db_hh = dR.sum(dim=(0, 1)) if ctx.has_bias else None
-        return dx, dh, dW_ih, dW_hh, db_ih, db_hh, None, None
+        return dx, dh, dW_ih, dW_hh, db_ih, db_hh, None, None, None, None
 
 
 def gru_sequence(
@@ -115,6 +115,9 @@ def gru_sequence(
     b_hh: Tensor | None,
     mask: Tensor | None = None,
     reverse: bool = False,
+    *,
+    recurrent_mask: Tensor | None = None,
+    zoneout_h: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Run a GRU over ``x`` (T, B, I); returns ``(y, h_n)``. See the module docstring."""
-    return GRUSequence.apply(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse)
+    return GRUSequence.apply(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, recurrent_mask, zoneout_h)
