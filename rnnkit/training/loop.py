@@ -65,7 +65,7 @@ def fit(
     model.fit_seed = _resolve_seed(model, seed, initial_epoch)
     history = History()
     model.history = history
-    hooks = CallbackList([history, *(callbacks or [])], model)
+    hooks = CallbackList([*(callbacks or []), history], model)  # last, as in Keras: it records what others logged
     steps = train.num_batches(batch_size)
     progress = Progress(verbose=resolve_verbose(verbose, _stdout()), epochs=epochs, steps=steps)
     snapshot = WeightSnapshot(model)

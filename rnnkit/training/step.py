@@ -33,21 +33,22 @@ def train_step(model: Any, batch: Batch, *, snapshot: "WeightSnapshot | None" = 
     y_pred, lengths = model.forward_with_lengths(batch.x, lengths=batch.lengths)
     mask = sequence_mask(y_pred, lengths)                   # (B, T) for padded sequence outputs
     loss = model.loss(batch.y, y_pred, mask=mask)
-    if not torch.isfinite(loss):
-        return StepResult(float(loss), diverged=True, reason=f"the loss became {float(loss)}")
+    loss_value = float(loss.detach())
+    if not torch.isfinite(loss.detach()):
+        return StepResult(loss_value, diverged=True, reason=f"the loss became {loss_value}")
     optimizer = model.optimizer
     optimizer.zero_grad()
     loss.backward()
     grad_norm = optimizer.clip_gradients()
     if not torch.isfinite(grad_norm):
-        return StepResult(float(loss), diverged=True, reason=f"the gradient norm became {float(grad_norm)}")
+        return StepResult(loss_value, diverged=True, reason=f"the gradient norm became {float(grad_norm)}")
     if snapshot is not None:
         snapshot.save()
     optimizer.step()
     y_pred = y_pred.detach()
     for metric in model.compiled_metrics:
         metric.update(batch.y, y_pred, mask=mask)
-    return StepResult(float(loss.detach()))
+    return StepResult(loss_value)
 
 
 @torch.no_grad()
