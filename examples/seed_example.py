@@ -36,6 +36,7 @@ def main(plot_path: str = "seed_loss.png") -> float:
     plt.xlabel("epoch")
     plt.ylabel("loss")
     plt.savefig(plot_path)
+    plt.close()
 
     loss, accuracy = model.evaluate(x, y)
     print(f"loss {loss:.4f}  accuracy {accuracy:.2f}  (plot: {plot_path})")

@@ -131,7 +131,8 @@ class RootMeanSquaredError(MeanSquaredError):
 
 
 class _BinaryScores(Metric):
-    """Keeps every (label, score) pair of the epoch; binary labels in {0, 1}."""
+    """Keeps every (label, score) pair of the epoch; binary labels in {0, 1}. A two-class output
+    ``(..., 2)`` with class-id labels is scored by its class-1 column."""
 
     def reset(self) -> None:
         self._labels: list[torch.Tensor] = []
@@ -139,6 +140,8 @@ class _BinaryScores(Metric):
 
     @torch.no_grad()
     def update(self, y_true, y_pred, *, mask=None):
+        if y_pred.shape[-1] == 2 and y_true.numel() == y_pred[..., 0].numel():
+            y_pred = y_pred[..., 1:]  # two-class softmax with class-id labels: the score of class 1
         y_true = _losses._align(y_true, y_pred, self.name)
         if mask is not None:
             keep = mask.bool().unsqueeze(-1).expand_as(y_pred)
