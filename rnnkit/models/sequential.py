@@ -111,6 +111,12 @@ class Sequential(nn.Module):
             raise ValueError("Sequential: the model has no layers; add some with add() or Sequential([...]).")
         self.layers[0].check_input_shape(input_shape)
 
+    @property
+    def device(self) -> torch.device | None:
+        """Where the weights are (inputs are moved there); None before the model is built."""
+        first = next(self.parameters(), None)
+        return None if first is None else first.device
+
     def expects_ids(self) -> bool:
         return bool(self.layers) and isinstance(self.layers[0], Embedding)
 
@@ -192,11 +198,11 @@ class Sequential(nn.Module):
         return loop.fit(self, x, y, **options)
 
     def evaluate(self, x: Any, y: Any = None, **options: Any) -> Any:
-        """Loss (and metrics): ``batch_size=32, return_dict=False``."""
+        """Loss (and metrics): ``batch_size=32, return_dict=False, verbose=0``."""
         return loop.evaluate(self, x, y, **options)
 
     def predict(self, x: Any, **options: Any) -> np.ndarray:
-        """Outputs as a NumPy array: ``batch_size=32``."""
+        """Outputs as a NumPy array: ``batch_size=32, verbose=0``."""
         return loop.predict(self, x, **options)
 
     # --- inspection and persistence ---------------------------------------------------------

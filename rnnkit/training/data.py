@@ -35,14 +35,16 @@ class Dataset:
     def __len__(self) -> int:
         return self.x.shape[0]
 
-    def take(self, index: Tensor) -> Batch:
-        pick = lambda t: None if t is None else t[index]  # noqa: E731
-        return Batch(self.x[index], pick(self.y), pick(self.lengths))
+    def take(self, index: Tensor, device: torch.device | None = None) -> Batch:
+        """Samples ``index``, with x and y on ``device`` (lengths stay on the CPU, as the core wants them)."""
+        x = self.x[index].to(device)
+        y = None if self.y is None else self.y[index].to(device)
+        return Batch(x, y, None if self.lengths is None else self.lengths[index])
 
-    def batches(self, batch_size: int, order: Tensor | None = None) -> Iterator[Batch]:
+    def batches(self, batch_size: int, order: Tensor | None = None, device: torch.device | None = None) -> Iterator[Batch]:
         order = torch.arange(len(self)) if order is None else order
         for start in range(0, len(self), batch_size):
-            yield self.take(order[start : start + batch_size])
+            yield self.take(order[start : start + batch_size], device)
 
     def num_batches(self, batch_size: int) -> int:
         return math.ceil(len(self) / batch_size)
@@ -62,7 +64,7 @@ def to_dataset(x: Any, y: Any = None, *, model: Any, where: str, require_y: bool
             f"{where}: x must have a batch axis and a feature axis; got 1-D shape {x_array.shape}. "
             f"For one feature per sample use {fix}."
         )
-    x_tensor = _to_tensor(x_array, f"{where}: x", ids=ids)
+    x_tensor = _to_tensor(x_array, f"{where}: x", kind="ids" if ids else "features")
     try:
         model.check_input_shape(tuple(x_tensor.shape[1:]))
     except ValueError as error:
@@ -76,7 +78,7 @@ def to_dataset(x: Any, y: Any = None, *, model: Any, where: str, require_y: bool
                 f"{where}: y must have one label per sample of x: expected {x_tensor.shape[0]}, got {n_y} "
                 f"(x shape {tuple(x_tensor.shape)}, y shape {y_array.shape}). Check that x and y match."
             )
-        y_tensor = _to_tensor(y_array, f"{where}: y", ids=False)
+        y_tensor = _to_tensor(y_array, f"{where}: y", kind="labels")
     elif require_y:
         raise ValueError(f"{where}: y is required; got None. Pass the labels as the second argument.")
     return Dataset(x_tensor, y_tensor, lengths)
@@ -156,7 +158,8 @@ def _pad(items: list[np.ndarray], what: str) -> tuple[np.ndarray, Tensor]:
     return padded, torch.as_tensor(lengths, dtype=torch.int64)
 
 
-def _to_tensor(array: np.ndarray, what: str, *, ids: bool) -> Tensor:
+def _to_tensor(array: np.ndarray, what: str, *, kind: str) -> Tensor:
+    """``kind``: "ids" (int64 token ids), "features" (float32) or "labels" (integers stay int64 class ids)."""
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"{what} must hold numbers; got dtype {array.dtype}. Convert text or categories to numbers first.")
     if np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.complexfloating):
@@ -168,12 +171,11 @@ def _to_tensor(array: np.ndarray, what: str, *, ids: bool) -> Tensor:
                 f"{what} contains {kind} values ({int(bad.sum())} of them, first in sample {sample}); "
                 "remove or impute them before training, e.g. with np.nan_to_num or pandas' fillna."
             )
-    if ids:
+    if kind == "ids":
         if not np.issubdtype(array.dtype, np.integer):
             if not np.array_equal(array, np.round(array)):
                 raise TypeError(f"{what} must hold integer token ids for an Embedding; got non-integer values.")
         return torch.as_tensor(array.astype(np.int64))
-    if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
-        # integer labels stay integers (class ids); features are made float by the model when needed
-        return torch.as_tensor(array.astype(np.int64)) if what.endswith("y") else torch.as_tensor(array.astype(np.float32))
+    if kind == "labels" and (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_):
+        return torch.as_tensor(array.astype(np.int64))
     return torch.as_tensor(np.ascontiguousarray(array, dtype=np.float32))

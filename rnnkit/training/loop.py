@@ -101,10 +101,11 @@ def _train_epoch(model, data: Dataset, batch_size, shuffle, epoch, hooks, progre
     for metric in model.compiled_metrics:
         metric.reset()
     loss_sum, seen = 0.0, 0
-    with torch.random.fork_rng(devices=[]):
+    device = model.device
+    with torch.random.fork_rng(devices=[device] if device is not None and device.type == "cuda" else []):
         torch.manual_seed(epoch_seed(model.fit_seed, epoch))
         order = torch.randperm(len(data)) if shuffle else None
-        for step, batch in enumerate(data.batches(batch_size, order)):
+        for step, batch in enumerate(data.batches(batch_size, order, model.device)):
             hooks.on_train_batch_begin(step)
             result = model.train_step(batch, snapshot=snapshot)
             if result.diverged:
@@ -123,13 +124,16 @@ def evaluate_dataset(model: Any, data: Dataset, batch_size: int) -> dict[str, fl
     for metric in model.compiled_metrics:
         metric.reset()
     loss_sum = 0.0
-    for batch in data.batches(batch_size):
+    for batch in data.batches(batch_size, device=model.device):
         loss_sum += test_step(model, batch).loss * batch.x.shape[0]
     return {"loss": loss_sum / len(data), **{m.name: m.result() for m in model.compiled_metrics}}
 
 
-def evaluate(model: Any, x: Any, y: Any = None, *, batch_size: int = 32, return_dict: bool = False) -> Any:
-    """Loss (and metrics) on ``(x, y)``: a float, ``[loss, *metrics]``, or a dict with ``return_dict``."""
+def evaluate(
+    model: Any, x: Any, y: Any = None, *, batch_size: int = 32, return_dict: bool = False, verbose: int | str = 0
+) -> Any:
+    """Loss (and metrics) on ``(x, y)``: a float, ``[loss, *metrics]``, or a dict with ``return_dict``.
+    ``verbose`` is accepted for Keras compatibility; evaluation shows no progress."""
     model.require_compiled("evaluate")
     _check_int("evaluate", "batch_size", batch_size, minimum=1)
     data = to_dataset(x, y, model=model, where="evaluate")
@@ -141,13 +145,14 @@ def evaluate(model: Any, x: Any, y: Any = None, *, batch_size: int = 32, return_
 
 
 @torch.no_grad()
-def predict(model: Any, x: Any, *, batch_size: int = 32) -> np.ndarray:
-    """Model outputs for ``x`` as a NumPy array, in eval mode (padded sequences give padded outputs)."""
+def predict(model: Any, x: Any, *, batch_size: int = 32, verbose: int | str = 0) -> np.ndarray:
+    """Model outputs for ``x`` as a NumPy array, in eval mode (padded sequences give padded outputs).
+    ``verbose`` is accepted for Keras compatibility; prediction shows no progress."""
     _check_int("predict", "batch_size", batch_size, minimum=1)
     data = to_dataset(x, None, model=model, where="predict", require_y=False)
     model.build_from_data(data.x)
     model.eval()
-    outputs = [model(batch.x, lengths=batch.lengths) for batch in data.batches(batch_size)]
+    outputs = [model(batch.x, lengths=batch.lengths) for batch in data.batches(batch_size, device=model.device)]
     return torch.cat(outputs).cpu().numpy()
 
 

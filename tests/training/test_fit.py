@@ -206,3 +206,22 @@ def test_verbose_progress_output(capsys):
     assert len(lines) == 2 and lines[1].startswith("Epoch 2/2") and "mae:" in lines[1]
     model.fit(np.zeros((4, 2)), np.zeros(4), epochs=1, batch_size=2)  # verbose="auto": not a TTY here
     assert capsys.readouterr().out == ""
+
+
+def test_live_progress_bar_on_a_terminal(monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    rnnkit.set_seed(0)
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.zeros((6, 2)), np.zeros(6), epochs=2, batch_size=2)  # verbose="auto" on a TTY: the bar
+    text = screen.getvalue()
+    assert "Epoch 1/2" in text and "Epoch 2/2" in text
+    assert "\r3/3 [========================]" in text and "loss: " in text
