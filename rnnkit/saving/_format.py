@@ -84,10 +84,16 @@ def load_model(path: str | os.PathLike, *, compile: bool = True, custom_objects:
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError("the 'model' metadata must be an object with a 'layers' list")
         name = config.get("name")
-        model = Sequential([deserialize(spec) for spec in config["layers"]], name=name if isinstance(name, str) else None)
-        if config.get("build_input_shape") is not None:
-            model.build(tuple(config["build_input_shape"]))
-        _load_weights(model, {k[len(WEIGHTS_PREFIX):]: v for k, v in tensors.items() if k.startswith(WEIGHTS_PREFIX)})
+        # Build on the meta device: no memory is allocated until the file's tensors are known to fit
+        # the architecture, so a crafted config (units=10**12) cannot exhaust memory.
+        with torch.device("meta"):
+            model = Sequential([deserialize(spec) for spec in config["layers"]], name=name if isinstance(name, str) else None)
+            if config.get("build_input_shape") is not None:
+                model.build(tuple(config["build_input_shape"]))
+        weights = {k[len(WEIGHTS_PREFIX):]: v for k, v in tensors.items() if k.startswith(WEIGHTS_PREFIX)}
+        _check_weights(model, weights)
+        model.to_empty(device="cpu")
+        model.load_state_dict(weights, strict=True)  # every parameter comes from the file
         training = _json(metadata, "training") or {}
         model.fit_seed = training.get("fit_seed")
         model.saved_epoch = training.get("epoch")
@@ -126,7 +132,7 @@ def _json(metadata: dict[str, str], key: str) -> Any:
         raise ValueError(f"metadata {key!r} is not valid JSON ({error})") from None
 
 
-def _load_weights(model: Any, weights: dict[str, torch.Tensor]) -> None:
+def _check_weights(model: Any, weights: dict[str, torch.Tensor]) -> None:
     expected = model.state_dict()
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
@@ -138,7 +144,6 @@ def _load_weights(model: Any, weights: dict[str, torch.Tensor]) -> None:
                 f"weight {key!r} has shape {tuple(tensor.shape)} / {tensor.dtype}; the architecture needs "
                 f"{tuple(expected[key].shape)} / {expected[key].dtype}"
             )
-    model.load_state_dict(weights, strict=True)
 
 
 def _compile_config(model: Any) -> dict[str, Any] | None:

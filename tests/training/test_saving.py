@@ -160,3 +160,14 @@ def test_resume_from_a_checkpoint_gives_the_weights_of_an_uninterrupted_run(tmp_
     assert history.epoch == [2, 3]
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(b, a, rtol=0, atol=0, msg=name)
+
+
+def test_a_crafted_huge_architecture_allocates_nothing(tmp_path):
+    path = tmp_path / "huge.safetensors"
+    huge = json.dumps({"layers": [{"class_name": "Embedding", "config": {"input_dim": 10**9, "output_dim": 10**6}}],
+                       "build_input_shape": [None]})
+    meta = {"format": "rnnkit.Sequential", "format_version": "1", "model": huge, "compile": "null",
+            "optimizer_state": "null", "training": "{}"}
+    save_file({"weights/layers.0.embedding.weight": torch.zeros(2, 2)}, str(path), metadata=meta)
+    with pytest.raises(ValueError, match=r"has shape \(2, 2\)"):
+        rnnkit.load_model(path)
