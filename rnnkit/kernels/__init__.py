@@ -2,6 +2,15 @@
 
 from rnnkit.kernels.elman import NONLINEARITIES, elman_sequence
 from rnnkit.kernels.gru import gru_sequence
+from rnnkit.kernels.layer_norm_gru import layer_norm_gru_sequence
+from rnnkit.kernels.layer_norm_lstm import layer_norm_lstm_sequence
 from rnnkit.kernels.lstm import lstm_sequence
 
-__all__ = ["NONLINEARITIES", "elman_sequence", "gru_sequence", "lstm_sequence"]
+__all__ = [
+    "NONLINEARITIES",
+    "elman_sequence",
+    "gru_sequence",
+    "lstm_sequence",
+    "layer_norm_gru_sequence",
+    "layer_norm_lstm_sequence",
+]

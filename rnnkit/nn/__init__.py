@@ -2,6 +2,7 @@
 
 from rnnkit.cells.modules import GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.layers import GRU, LSTM, RNN
+from rnnkit.nn.layer_norm import LayerNormGRU, LayerNormLSTM
 from rnnkit.nn.recurrent import detach_state
 
-__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "detach_state"]
+__all__ = ["RNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "RNNCell", "LSTMCell", "GRUCell", "detach_state"]

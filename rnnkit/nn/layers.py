@@ -3,8 +3,11 @@ r"""``RNN``, ``LSTM`` and ``GRU``: drop-ins for torch.nn's, running rnnkit's own
 Same constructor, defaults, parameter names and layout (``weight_ih_l0``, ``weight_hh_l0_reverse``, gate
 order i, f, g, o and r, z, n), and ``forward(input, hx=None)`` returning ``(output, h_n)`` or
 ``(output, (h_n, c_n))``. Additions: ``lengths=`` for variable-length batches without packing,
-``step()`` for one time step at a time, and ``backend=`` ("kernel": hand-derived BPTT; "reference":
-the per-step autograd loop).
+``step()`` for one time step at a time, keyword-only ``recurrent_dropout=`` (Gal & Ghahramani 2016: one
+mask per sequence on h_{t-1} where it enters W_hh) and ``zoneout=`` (Krueger et al. 2017: each unit keeps
+its previous value with probability z in training, and the expectation z h_{t-1} + (1-z) h̃_t at
+inference; for the LSTM both h and c), both off by default, and ``backend=`` ("kernel": hand-derived BPTT;
+"reference": the per-step autograd loop).
 
 One departure on purpose: a 2-D input is an error, not torch.nn's "unbatched" form, because a batch
 whose feature axis is missing looks the same; the error says which fix applies.
@@ -14,11 +17,9 @@ Shapes (batch_first=False): input (T, B, I) · h_0, c_0 (L*D, B, H) · output (T
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import torch
-from torch import Tensor
 
 from rnnkit._checks import check_choice
 from rnnkit.cells.steps import elman_step, gru_step, lstm_step
@@ -32,7 +33,8 @@ class RNN(RecurrentLayer):
     r"""Elman RNN: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``, act = tanh or relu.
 
     Args: input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-    dropout=0.0, bidirectional=False; keyword-only backend="kernel", device, dtype.
+    dropout=0.0, bidirectional=False; keyword-only recurrent_dropout=0.0, zoneout=0.0, backend="kernel",
+    device, dtype.
     """
 
     gate_count = 1
@@ -49,6 +51,8 @@ class RNN(RecurrentLayer):
         dropout: float = 0.0,
         bidirectional: bool = False,
         *,
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
         backend: str = "kernel",
         device: Any = None,
         dtype: torch.dtype | None = None,
@@ -56,15 +60,17 @@ class RNN(RecurrentLayer):
         self.nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, NONLINEARITIES)
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            backend=backend, device=device, dtype=dtype,
+            recurrent_dropout=recurrent_dropout, zoneout=zoneout, backend=backend, device=device, dtype=dtype,
         )
 
-    def _sequence(self, x, state, weights, mask, reverse):
-        y, h = elman_sequence(x, state[0], *weights, mask, reverse, self.nonlinearity)
+    def _sequence(self, x, state, weights, mask, reverse, noise):
+        zoneout = noise.zoneout or (None,)
+        y, h = elman_sequence(x, state[0], *weights, mask, reverse, self.nonlinearity,
+                              recurrent_mask=noise.recurrent_mask, zoneout_h=zoneout[0])
         return y, (h,)
 
-    def _step(self, x_t, state, weights):
-        return elman_step(x_t, state, weights, self.nonlinearity)
+    def _step(self, x_t, state, weights, recurrent_mask=None):
+        return elman_step(x_t, state, weights, self.nonlinearity, recurrent_mask)
 
     def extra_repr(self) -> str:
         s = super().extra_repr()
@@ -84,12 +90,14 @@ class LSTM(RecurrentLayer):
     gate_count = 4
     state_count = 2
 
-    def _sequence(self, x, state, weights, mask, reverse):
-        y, h, c = lstm_sequence(x, state[0], state[1], *weights, mask, reverse)
+    def _sequence(self, x, state, weights, mask, reverse, noise):
+        zoneout_h, zoneout_c = noise.zoneout or (None, None)
+        y, h, c = lstm_sequence(x, state[0], state[1], *weights, mask, reverse,
+                                recurrent_mask=noise.recurrent_mask, zoneout_h=zoneout_h, zoneout_c=zoneout_c)
         return y, (h, c)
 
-    def _step(self, x_t, state, weights):
-        return lstm_step(x_t, state, weights)
+    def _step(self, x_t, state, weights, recurrent_mask=None):
+        return lstm_step(x_t, state, weights, recurrent_mask)
 
 
 class GRU(RecurrentLayer):
@@ -103,9 +111,11 @@ class GRU(RecurrentLayer):
     gate_count = 3
     state_count = 1
 
-    def _sequence(self, x, state, weights, mask, reverse):
-        y, h = gru_sequence(x, state[0], *weights, mask, reverse)
+    def _sequence(self, x, state, weights, mask, reverse, noise):
+        zoneout = noise.zoneout or (None,)
+        y, h = gru_sequence(x, state[0], *weights, mask, reverse,
+                            recurrent_mask=noise.recurrent_mask, zoneout_h=zoneout[0])
         return y, (h,)
 
-    def _step(self, x_t, state, weights):
-        return gru_step(x_t, state, weights)
+    def _step(self, x_t, state, weights, recurrent_mask=None):
+        return gru_step(x_t, state, weights, recurrent_mask)

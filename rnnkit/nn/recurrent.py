@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -30,10 +31,22 @@ from rnnkit._checks import (
 )
 from rnnkit.cells.loop import run_steps
 
-__all__ = ["RecurrentLayer", "BACKENDS", "detach_state"]
+__all__ = ["RecurrentLayer", "BACKENDS", "Noise", "detach_state"]
 
 BACKENDS = ("kernel", "reference")
 State = tuple[Tensor, ...]
+
+
+class Noise(NamedTuple):
+    """One layer-direction's regularisation noise: recurrent dropout mask d (B, H) and zoneout keep
+    probabilities k (T, B, H) per state entry; None where off."""
+
+    recurrent_mask: Tensor | None
+    zoneout: tuple[Tensor, ...] | None
+
+
+def _suffix(layer: int, direction: int) -> str:
+    return f"_l{layer}" + ("_reverse" if direction == 1 else "")
 
 
 class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
@@ -52,6 +65,8 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         dropout: float = 0.0,
         bidirectional: bool = False,
         *,
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
         backend: str = "kernel",
         device: Any = None,
         dtype: torch.dtype | None = None,
@@ -65,28 +80,35 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         self.batch_first = bool(batch_first)
         self.dropout = check_probability(owner, "dropout", dropout)
         self.bidirectional = bool(bidirectional)
+        self.recurrent_dropout = check_probability(owner, "recurrent_dropout", recurrent_dropout)
+        self.zoneout = check_probability(owner, "zoneout", zoneout)
         self.backend = check_choice(owner, "backend", backend, BACKENDS)
         factory = {"device": device, "dtype": dtype}
-        D, H, G = self.num_directions, self.hidden_size, self.gate_count * self.hidden_size
         for layer in range(self.num_layers):
-            layer_input = self.input_size if layer == 0 else D * H
-            for direction in range(D):
-                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-                self.register_parameter("weight_ih" + suffix, nn.Parameter(torch.empty(G, layer_input, **factory)))
-                self.register_parameter("weight_hh" + suffix, nn.Parameter(torch.empty(G, H, **factory)))
-                if self.bias:
-                    self.register_parameter("bias_ih" + suffix, nn.Parameter(torch.empty(G, **factory)))
-                    self.register_parameter("bias_hh" + suffix, nn.Parameter(torch.empty(G, **factory)))
+            layer_input = self.input_size if layer == 0 else self.num_directions * self.hidden_size
+            for direction in range(self.num_directions):
+                for name, shape in self._parameter_shapes(layer_input):
+                    param = nn.Parameter(torch.empty(shape, **factory))
+                    self.register_parameter(name + _suffix(layer, direction), param)
         self.reset_parameters()
 
     # -- the cell's part -----------------------------------------------------------------------------
     @abc.abstractmethod
-    def _sequence(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool):
+    def _sequence(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool,
+                  noise: Noise) -> tuple[Tensor, State]:
         """Run the cell's hand-derived kernel over one layer-direction; returns (y, final state)."""
 
     @abc.abstractmethod
-    def _step(self, x_t: Tensor, state: State, weights: tuple) -> State:
-        """One step of the cell with autograd ops (the reference)."""
+    def _step(self, x_t: Tensor, state: State, weights: tuple, recurrent_mask: Tensor | None = None) -> State:
+        """One step of the cell with autograd ops (the reference); returns the candidate state."""
+
+    def _parameter_shapes(self, layer_input: int) -> list[tuple[str, tuple[int, ...]]]:
+        """Names (without the _l{k} suffix) and shapes of one layer-direction's parameters, in kernel order."""
+        G, H = self.gate_count * self.hidden_size, self.hidden_size
+        shapes = [("weight_ih", (G, layer_input)), ("weight_hh", (G, H))]
+        if self.bias:
+            shapes += [("bias_ih", (G,)), ("bias_hh", (G,))]
+        return shapes
 
     # -- shared machinery ----------------------------------------------------------------------------
     @property
@@ -94,27 +116,33 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         return 2 if self.bidirectional else 1
 
     def reset_parameters(self) -> None:
-        """U(-1/√H, 1/√H) for every weight and bias, as torch.nn does."""
+        """U(-1/√H, 1/√H) for every weight and bias, as torch.nn does; layer-norm gains 1 and biases 0."""
         bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+        for name, p in self.named_parameters():
+            if "_ln_" in name:
+                nn.init.ones_(p) if name.startswith("weight") else nn.init.zeros_(p)
+            else:
+                nn.init.uniform_(p, -bound, bound)
 
     def flatten_parameters(self) -> None:
         """No-op, kept so code written for torch.nn's cuDNN layers runs unchanged."""
 
     def layer_weights(self, layer: int, direction: int = 0) -> tuple:
-        """``(W_ih, W_hh, b_ih, b_hh)`` of one layer and direction (biases None when bias=False)."""
-        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        W_ih, W_hh = getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix)
+        """``(W_ih, W_hh, b_ih, b_hh, ...)`` of one layer and direction, in kernel order (biases None
+        when bias=False)."""
+        suffix = _suffix(layer, direction)
+        names = [name for name, _ in self._parameter_shapes(1)]
+        weights = [getattr(self, name + suffix) for name in names]
         if not self.bias:
-            return W_ih, W_hh, None, None
-        return W_ih, W_hh, getattr(self, "bias_ih" + suffix), getattr(self, "bias_hh" + suffix)
+            weights[2:2] = [None, None]
+        return tuple(weights)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
-        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)):
+        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False),
+                              ("recurrent_dropout", 0.0), ("zoneout", 0.0)):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         if self.backend != "kernel":
@@ -147,7 +175,8 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
             for direction in range(D):
                 k = layer * D + direction
                 s0 = tuple(s[k] for s in state)
-                y, s_n = self._run(layer_input, s0, self.layer_weights(layer, direction), mask, direction == 1)
+                noise = self._noise(T, B, x)
+                y, s_n = self._run(layer_input, s0, self.layer_weights(layer, direction), mask, direction == 1, noise)
                 outputs.append(y)
                 finals.append(s_n)
             layer_input = outputs[0] if D == 1 else torch.cat(outputs, dim=2)  # (T, B, D*H)
@@ -179,7 +208,12 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         finals: list[State] = []
         layer_input = x_t
         for layer in range(self.num_layers):
-            s = self._step(layer_input, tuple(s[layer] for s in states), self.layer_weights(layer))
+            s0 = tuple(s[layer] for s in states)
+            noise = self._noise(1, B, x_t)
+            if noise.recurrent_mask is None and noise.zoneout is None:
+                s = self._step(layer_input, s0, self.layer_weights(layer))
+            else:
+                _, s = self._reference(layer_input.unsqueeze(0), s0, self.layer_weights(layer), None, False, noise)
             finals.append(s)
             layer_input = s[0]
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
@@ -187,10 +221,29 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         h_n = tuple(torch.stack([f[j] for f in finals]) for j in range(self.state_count))
         return layer_input, self._public_state(h_n)
 
-    def _run(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool):
+    def _run(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool, noise: Noise):
         if self.backend == "reference":
-            return run_steps(self._step, x, state, weights, mask, reverse)
-        return self._sequence(x, state, weights, mask, reverse)
+            return self._reference(x, state, weights, mask, reverse, noise)
+        return self._sequence(x, state, weights, mask, reverse, noise)
+
+    def _reference(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool, noise: Noise):
+        step = partial(self._step, recurrent_mask=noise.recurrent_mask)
+        return run_steps(step, x, state, weights, mask, reverse, zoneout=noise.zoneout)
+
+    def _noise(self, T: int, B: int, x: Tensor) -> Noise:
+        """Draw one layer-direction's recurrent dropout mask (B, H), one per sequence, scaled by 1/(1-p),
+        and zoneout keep tensors (T, B, H) per state entry: Bernoulli(z) in training, z at inference."""
+        H, p, z = self.hidden_size, self.recurrent_dropout, self.zoneout
+        recurrent_mask = None
+        if p > 0 and self.training:
+            recurrent_mask = x.new_empty(B, H).bernoulli_(1 - p).div_(1 - p)
+        zoneout = None
+        if z > 0:
+            if self.training:
+                zoneout = tuple(x.new_empty(T, B, H).bernoulli_(z) for _ in range(self.state_count))
+            else:
+                zoneout = (x.new_full((1, 1, 1), z).expand(T, B, H),) * self.state_count
+        return Noise(recurrent_mask, zoneout)
 
     def _param_dtype(self) -> torch.dtype:
         return self.weight_ih_l0.dtype
