@@ -144,8 +144,11 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, learning_rate: float = 0.01, *, momentum: float = 0.0, nesterov: bool = False, **clip) -> None:
-        super().__init__(learning_rate, **clip)
+    def __init__(
+        self, learning_rate: float = 0.01, *, momentum: float = 0.0, nesterov: bool = False,
+        clipnorm: float | None = None, clipvalue: float | None = None,
+    ) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD: momentum must be in [0, 1); got {momentum}.")
         if nesterov and momentum == 0.0:
@@ -166,9 +169,10 @@ class Adam(Optimizer):
 
     def __init__(
         self, learning_rate: float = 0.001, *, beta_1: float = 0.9, beta_2: float = 0.999,
-        epsilon: float = 1e-7, amsgrad: bool = False, **clip,
+        epsilon: float = 1e-7, amsgrad: bool = False,
+        clipnorm: float | None = None, clipvalue: float | None = None,
     ) -> None:
-        super().__init__(learning_rate, **clip)
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = float(beta_1), float(beta_2), float(epsilon), bool(amsgrad)
 
     def _make(self, params):
@@ -186,9 +190,10 @@ class Adamax(Optimizer):
     name = "adamax"
 
     def __init__(
-        self, learning_rate: float = 0.001, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7, **clip
+        self, learning_rate: float = 0.001, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+        clipnorm: float | None = None, clipvalue: float | None = None,
     ) -> None:
-        super().__init__(learning_rate, **clip)
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
     def _make(self, params):
@@ -205,9 +210,10 @@ class RMSprop(Optimizer):
 
     def __init__(
         self, learning_rate: float = 0.001, *, rho: float = 0.9, momentum: float = 0.0,
-        epsilon: float = 1e-7, centered: bool = False, **clip,
+        epsilon: float = 1e-7, centered: bool = False,
+        clipnorm: float | None = None, clipvalue: float | None = None,
     ) -> None:
-        super().__init__(learning_rate, **clip)
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
         self.rho, self.momentum, self.epsilon, self.centered = float(rho), float(momentum), float(epsilon), bool(centered)
 
     def _make(self, params):
@@ -225,9 +231,10 @@ class Adagrad(Optimizer):
     name = "adagrad"
 
     def __init__(
-        self, learning_rate: float = 0.001, *, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7, **clip
+        self, learning_rate: float = 0.001, *, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7,
+        clipnorm: float | None = None, clipvalue: float | None = None,
     ) -> None:
-        super().__init__(learning_rate, **clip)
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue)
         self.initial_accumulator_value, self.epsilon = float(initial_accumulator_value), float(epsilon)
 
     def _make(self, params):

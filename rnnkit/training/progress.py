@@ -55,9 +55,8 @@ class Progress:
     def epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         seconds = time.monotonic() - self._started
         if self.verbose == 1:
-            prefix = "\r" if self._live else ""
-            self._write(f"{prefix}{self._bar(self.steps)} - {seconds:.1f}s - {format_logs(logs)}\x1b[K\n"
-                        if self._live else f"{self._bar(self.steps)} - {seconds:.1f}s - {format_logs(logs)}\n")
+            line = f"{self._bar(self.steps)} - {seconds:.1f}s - {format_logs(logs)}"
+            self._write(f"\r{line}\x1b[K\n" if self._live else f"{line}\n")  # \x1b[K: clear the old bar's tail
         elif self.verbose == 2:
             self._write(f"Epoch {epoch + 1}/{self.epochs} - {seconds:.1f}s - {format_logs(logs)}\n")
 

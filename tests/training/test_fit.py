@@ -225,3 +225,22 @@ def test_live_progress_bar_on_a_terminal(monkeypatch):
     text = screen.getvalue()
     assert "Epoch 1/2" in text and "Epoch 2/2" in text
     assert "\r3/3 [========================]" in text and "loss: " in text
+
+
+def test_recurrent_dropout_trains_reproducibly_through_the_core():
+    import inspect
+
+    if "recurrent_dropout" not in inspect.signature(rnnkit.nn.LSTM).parameters:
+        pytest.skip("rnnkit.nn.LSTM has no recurrent_dropout yet (issue 4)")
+
+    def run():
+        rnnkit.set_seed(5)
+        model = Sequential([LSTM(4, recurrent_dropout=0.3, dropout=0.1), Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        history = model.fit(*seq_data(12), epochs=2, batch_size=4, verbose=0).history
+        return history, model.predict(seq_data(12)[0])
+
+    (h1, p1), (h2, p2) = run(), run()
+    assert h1 == h2
+    np.testing.assert_array_equal(p1, p2)
+    assert h1["loss"][0] > 0

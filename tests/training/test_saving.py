@@ -13,7 +13,7 @@ import rnnkit
 from rnnkit.callbacks import ModelCheckpoint
 from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, SimpleRNN
 from rnnkit.models import Sequential
-from rnnkit.optimizers import Adam
+from rnnkit.optimizers import SGD, Adam
 
 
 @pytest.fixture(autouse=True)
@@ -171,3 +171,24 @@ def test_a_crafted_huge_architecture_allocates_nothing(tmp_path):
     save_file({"weights/layers.0.embedding.weight": torch.zeros(2, 2)}, str(path), metadata=meta)
     with pytest.raises(ValueError, match=r"has shape \(2, 2\)"):
         rnnkit.load_model(path)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "adagrad", "adamax"])
+def test_every_optimizer_state_round_trips(tmp_path, optimizer):
+    rnnkit.set_seed(0)
+    model = Sequential([Dense(3, activation="tanh", input_shape=(2,)), Dense(1)])
+    if optimizer == "sgd":
+        model.compile(optimizer=SGD(learning_rate=0.05, momentum=0.9), loss="huber", metrics=["rmse"])  # a buffer
+    else:
+        model.compile(optimizer=optimizer, loss="huber", metrics=["rmse"], learning_rate=0.05)
+    x = np.random.default_rng(0).normal(size=(8, 2))
+    model.fit(x, x.sum(axis=1), epochs=2, batch_size=4, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    loaded = rnnkit.load_model(tmp_path / "m.safetensors")
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    a, b = model.optimizer.state_dict(), loaded.optimizer.state_dict()
+    assert a["param_groups"] == b["param_groups"]
+    assert a["state"].keys() == b["state"].keys() and a["state"]
+    for index in a["state"]:
+        for key, value in a["state"][index].items():
+            torch.testing.assert_close(b["state"][index][key], value, rtol=0, atol=0)
