@@ -35,6 +35,7 @@ __all__ = [
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
     "FunctionLoss",
+    "TorchLoss",
     "get",
     "serialize",
 ]
@@ -216,6 +217,26 @@ class FunctionLoss(Loss):
         return values.mean()
 
 
+class TorchLoss(FunctionLoss):
+    """A ``torch.nn`` loss module, called the torch way: ``module(y_pred, y_true)``.
+
+    Labels shaped ``(B,)`` are reshaped to outputs ``(B, 1)`` and integer labels cast to the
+    output's dtype when the shapes match (``BCELoss``, ``MSELoss``); class ids for
+    ``CrossEntropyLoss`` / ``NLLLoss`` (``(B,)`` against ``(B, C)``) are passed unchanged.
+    """
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        def call(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+            if y_true.shape != y_pred.shape and y_true.numel() == y_pred.numel():
+                y_true = y_true.reshape(y_pred.shape)
+            if y_true.shape == y_pred.shape and y_pred.is_floating_point():
+                y_true = y_true.to(y_pred.dtype)
+            return module(y_pred, y_true)
+
+        super().__init__(call)
+        self.name = type(module).__name__
+
+
 _BY_NAME: dict[str, type[Loss]] = {
     "mse": MeanSquaredError,
     "mean_squared_error": MeanSquaredError,
@@ -231,7 +252,8 @@ _BY_NAME: dict[str, type[Loss]] = {
 
 
 def get(identifier: str | Loss | Callable, **config) -> Loss:
-    """A :class:`Loss` from a name (``"mse"``, ``"binary_crossentropy"``, …), an instance, or a callable."""
+    """A :class:`Loss` from a name (``"mse"``, ``"binary_crossentropy"``, …), an instance, a callable
+    ``fn(y_true, y_pred)`` (Keras' order), or a ``torch.nn`` loss module (called as ``module(y_pred, y_true)``)."""
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
@@ -242,6 +264,8 @@ def get(identifier: str | Loss | Callable, **config) -> Loss:
                 "or a callable fn(y_true, y_pred)."
             )
         return cls(**config)
+    if isinstance(identifier, torch.nn.Module):
+        return TorchLoss(identifier)
     if callable(identifier):
         return FunctionLoss(identifier)
     raise TypeError(f"loss must be a name, a rnnkit.losses.Loss or a callable; got {type(identifier).__name__}.")

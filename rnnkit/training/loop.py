@@ -102,8 +102,12 @@ def _train_epoch(model, data: Dataset, batch_size, shuffle, epoch, hooks, progre
         metric.reset()
     loss_sum, seen = 0.0, 0
     device = model.device
-    with torch.random.fork_rng(devices=[device] if device is not None and device.type == "cuda" else []):
-        torch.manual_seed(epoch_seed(model.fit_seed, epoch))
+    on_cuda = device is not None and device.type == "cuda"
+    with torch.random.fork_rng(devices=[device] if on_cuda else []):
+        if on_cuda:
+            torch.manual_seed(epoch_seed(model.fit_seed, epoch))
+        else:  # the CPU generator alone: torch.manual_seed also queues seeds for every accelerator type
+            torch.default_generator.manual_seed(epoch_seed(model.fit_seed, epoch))
         order = torch.randperm(len(data)) if shuffle else None
         for step, batch in enumerate(data.batches(batch_size, order, model.device)):
             hooks.on_train_batch_begin(step)

@@ -75,3 +75,11 @@ def test_errors_name_the_problem():
         losses.get("sparse_categorical_crossentropy")(torch.tensor([0, 3]), torch.full((2, 3), 1 / 3))
     with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
         losses.get("categorical_crossentropy")(torch.tensor([0, 1]), torch.full((2, 3), 1 / 3))
+
+
+def test_torch_loss_modules_are_called_the_torch_way():
+    p = probs(6, 1)
+    y = torch.randint(0, 2, (6,))
+    torch.testing.assert_close(losses.get(torch.nn.BCELoss())(y, p), F.binary_cross_entropy(p, y[:, None].double()))
+    logits, ids = torch.randn(6, 3), torch.randint(0, 3, (6,))
+    torch.testing.assert_close(losses.get(torch.nn.CrossEntropyLoss())(ids, logits), F.cross_entropy(logits, ids))
