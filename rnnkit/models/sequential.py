@@ -23,6 +23,7 @@ from rnnkit.layers.recurrent import RecurrentLayer
 from rnnkit.layers.wrappers import Bidirectional
 from rnnkit.models._summary import summary_text
 from rnnkit.training import loop
+from rnnkit.training.callback import Callback
 from rnnkit.training.data import Batch
 from rnnkit.training.history import History
 from rnnkit.training.step import StepResult, WeightSnapshot, test_step, train_step
@@ -191,19 +192,42 @@ class Sequential(nn.Module):
     def test_step(self, batch: Batch) -> StepResult:
         return test_step(self, batch)
 
-    def fit(self, x: Any, y: Any = None, **options: Any) -> History:
-        """Train. Options (keyword-only): ``batch_size=32, epochs=1, verbose="auto", callbacks=None,
-        validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, seed=None``.
-        Returns the :class:`History`, also kept as ``model.history``."""
-        return loop.fit(self, x, y, **options)
+    def fit(
+        self,
+        x: Any,
+        y: Any = None,
+        *,
+        batch_size: int = 32,
+        epochs: int = 1,
+        verbose: int | str = "auto",
+        callbacks: Sequence[Callback] | None = None,
+        validation_split: float = 0.0,
+        validation_data: tuple[Any, Any] | None = None,
+        shuffle: bool = True,
+        initial_epoch: int = 0,
+        seed: int | None = None,
+    ) -> History:
+        """Train on ``x`` (NumPy, torch, pandas, or a list of variable-length sequences) and ``y``.
 
-    def evaluate(self, x: Any, y: Any = None, **options: Any) -> Any:
-        """Loss (and metrics): ``batch_size=32, return_dict=False, verbose=0``."""
-        return loop.evaluate(self, x, y, **options)
+        ``epochs`` is the index to stop at (Keras' meaning), so ``initial_epoch=k`` resumes a run.
+        ``verbose``: "auto" (a live bar on a terminal, else quiet), 0, 1 (bar) or 2 (a line per epoch).
+        Returns the :class:`History`, also kept as ``model.history``.
+        """
+        return loop.fit(
+            self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+            initial_epoch=initial_epoch, seed=seed,
+        )
 
-    def predict(self, x: Any, **options: Any) -> np.ndarray:
-        """Outputs as a NumPy array: ``batch_size=32, verbose=0``."""
-        return loop.predict(self, x, **options)
+    def evaluate(
+        self, x: Any, y: Any = None, *, batch_size: int = 32, return_dict: bool = False, verbose: int | str = 0
+    ) -> float | list[float] | dict[str, float]:
+        """Loss, or ``[loss, *metrics]``, or with ``return_dict`` a dict (``verbose`` is accepted and unused)."""
+        return loop.evaluate(self, x, y, batch_size=batch_size, return_dict=return_dict, verbose=verbose)
+
+    def predict(self, x: Any, *, batch_size: int = 32, verbose: int | str = 0) -> np.ndarray:
+        """Outputs as a NumPy array, in eval mode (``verbose`` is accepted and unused)."""
+        return loop.predict(self, x, batch_size=batch_size, verbose=verbose)
 
     # --- inspection and persistence ---------------------------------------------------------
     def summary(self, *, print_fn: Callable[[str], Any] = print) -> None:

@@ -44,6 +44,12 @@ def fit(
     initial_epoch: int = 0,
     seed: int | None = None,
 ) -> History:
+    """Train ``model`` on ``(x, y)`` for epochs ``initial_epoch .. epochs - 1``; see ``Sequential.fit``.
+
+    All inputs are checked before the first step. ``seed`` fixes shuffling and dropout; by default it
+    is drawn from torch's global RNG (so ``rnnkit.set_seed`` fixes it), or, when resuming with
+    ``initial_epoch > 0``, reused from the model (restored by ``load_model`` from a checkpoint).
+    """
     model.require_compiled("fit")
     _check_int("fit", "batch_size", batch_size, minimum=1)
     _check_int("fit", "epochs", epochs, minimum=0)
@@ -56,8 +62,9 @@ def fit(
     train, val = split_validation(to_dataset(x, y, model=model, where="fit"), validation_split)
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val); got {type(validation_data).__name__}"
-                             + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "") + ".")
+            got = f"{type(validation_data).__name__} of length {len(validation_data)}" if isinstance(
+                validation_data, (tuple, list)) else type(validation_data).__name__
+            raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val); got a {got}.")
         val = to_dataset(*validation_data, model=model, where="fit: validation_data")
 
     model.build_from_data(train.x)
