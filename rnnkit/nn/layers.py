@@ -39,6 +39,7 @@ class RNN(RecurrentLayer):
 
     gate_count = 1
     state_count = 1
+    native_class = torch.nn.RNN
 
     def __init__(
         self,
@@ -62,6 +63,9 @@ class RNN(RecurrentLayer):
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
             recurrent_dropout=recurrent_dropout, zoneout=zoneout, backend=backend, device=device, dtype=dtype,
         )
+
+    def _native_options(self):
+        return {"nonlinearity": self.nonlinearity}
 
     def _sequence(self, x, state, weights, mask, reverse, noise):
         zoneout = noise.zoneout or (None,)
@@ -89,6 +93,7 @@ class LSTM(RecurrentLayer):
 
     gate_count = 4
     state_count = 2
+    native_class = torch.nn.LSTM
 
     def _sequence(self, x, state, weights, mask, reverse, noise):
         zoneout_h, zoneout_c = noise.zoneout or (None, None)
@@ -110,6 +115,7 @@ class GRU(RecurrentLayer):
 
     gate_count = 3
     state_count = 1
+    native_class = torch.nn.GRU
 
     def _sequence(self, x, state, weights, mask, reverse, noise):
         zoneout = noise.zoneout or (None,)

@@ -33,7 +33,7 @@ from rnnkit.cells.loop import run_steps
 
 __all__ = ["RecurrentLayer", "BACKENDS", "Noise", "detach_state"]
 
-BACKENDS = ("kernel", "reference")
+BACKENDS = ("kernel", "reference", "native")
 State = tuple[Tensor, ...]
 
 
@@ -54,6 +54,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
 
     gate_count: int = 1
     state_count: int = 1
+    native_class: type[nn.Module] | None = None        # torch.nn's twin, for backend="native"
 
     def __init__(
         self,
@@ -83,6 +84,12 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         self.recurrent_dropout = check_probability(owner, "recurrent_dropout", recurrent_dropout)
         self.zoneout = check_probability(owner, "zoneout", zoneout)
         self.backend = check_choice(owner, "backend", backend, BACKENDS)
+        if backend == "native" and (self.native_class is None or self.recurrent_dropout or self.zoneout):
+            raise ValueError(
+                f"{owner}: backend='native' runs torch.nn's own layer, which has no "
+                f"{'counterpart of this cell' if self.native_class is None else 'recurrent_dropout or zoneout'}; "
+                f"use backend='kernel'."
+            )
         factory = {"device": device, "dtype": dtype}
         for layer in range(self.num_layers):
             layer_input = self.input_size if layer == 0 else self.num_directions * self.hidden_size
@@ -167,6 +174,19 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
                 steps = torch.arange(T).unsqueeze(1)                          # (T, 1)
                 mask = (steps < lengths.unsqueeze(0)).to(device=x.device, dtype=x.dtype)   # (T, B)
         state = self._initial_state(hx, B, x)                                 # each (L*D, B, H)
+        if self.backend == "native":
+            output, h_n = self._native_forward(x, state, lengths if mask is not None else None)
+        else:
+            output, h_n = self._own_forward(x, state, mask)
+        if self.batch_first:
+            output = output.transpose(0, 1)
+        if packed is not None:
+            output = _repack(output, lengths, packed, self.batch_first)
+        return output, self._public_state(h_n)
+
+    def _own_forward(self, x: Tensor, state: State, mask: Tensor | None) -> tuple[Tensor, State]:
+        """Layers × directions around the kernel (or the reference loop); x (T, B, I) -> (T, B, D*H)."""
+        T, B, _ = x.shape
         D = self.num_directions
         finals: list[State] = []
         layer_input = x
@@ -182,11 +202,28 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
             layer_input = outputs[0] if D == 1 else torch.cat(outputs, dim=2)  # (T, B, D*H)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
-        output = layer_input.transpose(0, 1) if self.batch_first else layer_input
         h_n = tuple(torch.stack([f[j] for f in finals]) for j in range(self.state_count))
-        if packed is not None:
-            output = _repack(output, lengths, packed, self.batch_first)
-        return output, self._public_state(h_n)
+        return layer_input, h_n
+
+    def _native_forward(self, x: Tensor, state: State, lengths: Tensor | None) -> tuple[Tensor, State]:
+        """torch.nn's own layer on this layer's parameters (same names), through torch.func.functional_call."""
+        native = self.__dict__.get("_native")
+        if native is None:
+            native = self.native_class(
+                self.input_size, self.hidden_size, self.num_layers, bias=self.bias, dropout=self.dropout,
+                bidirectional=self.bidirectional, device="meta", **self._native_options(),
+            )
+            self.__dict__["_native"] = native                  # not a submodule: no state_dict entries
+        native.train(self.training)
+        hx = state[0] if self.state_count == 1 else state
+        inp = x if lengths is None else pack_padded_sequence(x, lengths, enforce_sorted=False)
+        output, h_n = torch.func.functional_call(native, dict(self.named_parameters()), (inp, hx))
+        if lengths is not None:
+            output, _ = pad_packed_sequence(output, total_length=x.shape[0])
+        return output, (h_n,) if self.state_count == 1 else tuple(h_n)
+
+    def _native_options(self) -> dict[str, Any]:
+        return {}
 
     def step(self, x_t: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """Advance a unidirectional layer by one time step with the same weights (streaming, decoders).

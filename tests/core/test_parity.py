@@ -75,10 +75,11 @@ def test_kernel_matches_torch_nn(kind, cfg, dtype, generator):
     compare(kind, cfg, dtype, "kernel", generator)
 
 
+@pytest.mark.parametrize("backend", ["reference", "native"])
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("cfg", CONFIGS[:4], ids=[f"cfg{i}" for i in range(4)])
-def test_reference_matches_torch_nn(kind, cfg, generator):
-    compare(kind, cfg, torch.float64, "reference", generator)
+def test_other_backends_match_torch_nn(kind, cfg, backend, generator):
+    compare(kind, cfg, torch.float64, backend, generator)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
