@@ -11,7 +11,6 @@ import csv
 import math
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 

@@ -21,7 +21,7 @@ with ``from_logits=True``. ``eps = 1e-7`` as in Keras.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -8,7 +8,8 @@ optimizer option, as in Keras: ``clipnorm`` clips the global L2 norm of all grad
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import torch
 
@@ -109,7 +110,7 @@ class Optimizer:
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Optimizer":
+    def from_config(cls, config: dict[str, Any]) -> Optimizer:
         config = dict(config)
         return cls(config.pop("learning_rate"), **config)
 

@@ -9,7 +9,8 @@ so a padded batch reaches the recurrences as ``lengths=`` and no layer needs to 
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -48,7 +49,7 @@ class Layer(nn.Module):
         return {"name": self.name, "input_shape": list(self.input_shape) if self.input_shape else None}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Layer":
+    def from_config(cls, config: dict[str, Any]) -> Layer:
         return cls(**config)
 
     # --- machinery ------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from rnnkit.layers._base import Layer, Shape
@@ -76,7 +75,7 @@ class Bidirectional(Layer):
         return {"layer": serialize(self.layer), "merge_mode": self.merge_mode, **super().get_config()}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Bidirectional":
+    def from_config(cls, config: dict[str, Any]) -> Bidirectional:
         from rnnkit.layers import deserialize
 
         config = dict(config)

@@ -8,7 +8,8 @@ usual). ``fit`` and friends live in :mod:`rnnkit.training.loop`; one step of tra
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch

@@ -9,7 +9,8 @@ epoch is the same whether the run went straight through or resumed from a checkp
 from __future__ import annotations
 
 import warnings
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import torch

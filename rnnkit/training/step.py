@@ -23,7 +23,7 @@ class StepResult:
     reason: str = ""
 
 
-def train_step(model: Any, batch: Batch, *, snapshot: "WeightSnapshot | None" = None) -> StepResult:
+def train_step(model: Any, batch: Batch, *, snapshot: WeightSnapshot | None = None) -> StepResult:
     """Forward, loss, backward, clip, update; then the metrics on this batch's predictions.
 
     ``snapshot`` is refreshed once the loss and gradients are known to be finite, just before the
