@@ -1,0 +1,138 @@
+"""Build (once) and load the C++ step loops in ``rnn_kernels.cpp``.
+
+The shared library is built with ``torch.utils.cpp_extension.load`` into a user cache directory,
+``$RNNKIT_CACHE_DIR`` or ``$XDG_CACHE_HOME/rnnkit`` (default ``~/.cache/rnnkit``), in a folder named by a
+hash of the source, the compiler flags, torch/Python versions and the CPU, so a cached build is only
+reused where it was made for. A warm cache loads the ``.so`` directly (no ninja run): ~0.1 s. A missing or
+read-only cache costs a fresh build in a temporary folder (~30-40 s), never an error. If the build fails
+(no compiler, no ninja, ...) ``load()`` returns False once, logs one note, and the callers fall back to
+the pure-PyTorch kernels.
+
+``RNNKIT_DISABLE_COMPILED=1`` skips the build entirely (the fallback path, for tests).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import sys
+import tempfile
+import threading
+import warnings
+
+import torch
+
+__all__ = ["load", "is_available", "ops", "build_error"]
+
+_log = logging.getLogger("rnnkit.kernels.compiled")
+_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rnn_kernels.cpp")
+_lock = threading.Lock()
+_state: dict = {"loaded": None, "error": None}
+
+
+def _has_fortran_blas() -> bool:
+    """Does libtorch_cpu export MKL's sgemm_/dgemm_ (true for the x86 wheels)?"""
+    lib = os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so")
+    try:
+        cdll = ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
+        return hasattr(cdll, "sgemm_") and hasattr(cdll, "dgemm_")
+    except OSError:
+        return False
+
+
+def _cpu_signature() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [ln for ln in f if ln.startswith(("model name", "flags"))][:2]
+        return "".join(lines)
+    except OSError:
+        return ""
+
+
+def _flags() -> list[str]:
+    flags = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno"]
+    if _has_fortran_blas():
+        flags.append("-DRNNKIT_FORTRAN_BLAS")
+    return flags
+
+
+def _cache_root() -> str:
+    root = os.environ.get("RNNKIT_CACHE_DIR")
+    if not root:
+        root = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rnnkit")
+    return root
+
+
+def _build_dir(tag: str) -> str:
+    """The cache folder for this build, or a fresh temporary one when the cache is not writable."""
+    path = os.path.join(_cache_root(), tag)
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, f".write-probe-{os.getpid()}")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+        return path
+    except OSError:
+        return tempfile.mkdtemp(prefix=f"rnnkit-{tag}-")
+
+
+def _load() -> None:
+    flags = _flags()
+    with open(_SOURCE, "rb") as f:
+        src = f.read()
+    key = hashlib.sha256(b"\0".join([src, " ".join(flags).encode(), torch.__version__.encode(),
+                                     sys.version.encode(), _cpu_signature().encode()])).hexdigest()[:16]
+    name = f"rnnkit_compiled_{key}"
+    cached = os.path.join(_cache_root(), name, f"{name}.so")
+    if os.path.exists(cached):
+        try:
+            torch.ops.load_library(cached)
+            return
+        except OSError:
+            pass   # a broken cached file: rebuild below
+    from torch.utils.cpp_extension import load as cpp_load
+
+    build_dir = _build_dir(name)
+    with warnings.catch_warnings():   # the build's own warnings (compiler version, ...) are not ours to raise
+        warnings.simplefilter("ignore")
+        cpp_load(name=name, sources=[_SOURCE], extra_cflags=flags, extra_ldflags=["-fopenmp"],
+                 build_directory=build_dir, is_python_module=False, verbose=False)
+
+
+def load() -> bool:
+    """Build or load the library once per process; True when the compiled kernels are usable."""
+    if _state["loaded"] is not None:
+        return _state["loaded"]
+    with _lock:
+        if _state["loaded"] is None:
+            if os.environ.get("RNNKIT_DISABLE_COMPILED", "") not in ("", "0"):
+                _state["error"] = "disabled by RNNKIT_DISABLE_COMPILED"
+                _state["loaded"] = False
+            else:
+                try:
+                    _load()
+                    torch.ops.rnnkit_compiled.lstm_forward   # noqa: B018 - registered?
+                    _state["loaded"] = True
+                except Exception as e:  # noqa: BLE001 - any build/load failure means: use the fallback
+                    _state["error"] = f"{type(e).__name__}: {e}"
+                    _state["loaded"] = False
+                    _log.warning("rnnkit: compiled RNN kernels unavailable, using the PyTorch kernels (%s)",
+                                 str(e).splitlines()[0][:300] if str(e) else type(e).__name__)
+    return _state["loaded"]
+
+
+def is_available() -> bool:
+    return load()
+
+
+def build_error() -> str | None:
+    """Why the compiled kernels are unavailable (None when they loaded)."""
+    load()
+    return _state["error"]
+
+
+def ops():
+    return torch.ops.rnnkit_compiled

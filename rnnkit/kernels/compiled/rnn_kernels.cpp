@@ -1,0 +1,609 @@
+// Compiled step loops for rnnkit's sequence kernels (one layer, one direction, time-major).
+//
+// Same math, same saved tensors and same gradient formulas as the Python kernels in rnnkit/kernels/
+// (lstm.py, gru.py, elman.py: their docstrings carry the equations); this file only runs the loop over
+// time in C++. What makes it fast (numbers in bench/README.md):
+//   * the batch is split once across the intra-op threads (at::parallel_for); each thread runs the whole
+//     time loop for its rows: its own GEMM slice per step and no synchronisation between steps, because
+//     batch rows never interact in a recurrent layer;
+//   * each step's gate math is one fused pass over the thread's rows, written so the compiler vectorises
+//     it (the exp below is a polynomial, not a libm call);
+//   * the per-step GEMM goes straight to BLAS (sgemm_/dgemm_ exported by libtorch_cpu when it carries
+//     MKL), skipping the dispatcher; without that symbol it falls back to at::mm_out.
+// The input projection (one GEMM for all steps) and the weight gradients (one GEMM each after the
+// backward loop) stay in Python, shared with the Python kernels, so both paths give the same numbers.
+//
+// Shape legend: T time, B batch, I input, H hidden, G = gates × H.
+
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/from_blob.h>
+#include <ATen/ops/mm.h>
+#include <torch/library.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using at::Tensor;
+
+// ---------------------------------------------------------------------------------------------------
+// GEMM, row-major: C (M×N, ldc) = A' B' + beta C, A' = A or Aᵀ (transA), B' = B or Bᵀ (transB).
+
+#ifdef RNNKIT_FORTRAN_BLAS
+extern "C" {
+void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*,
+            const int*, const float*, const int*, const float*, float*, const int*);
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*,
+            const int*, const double*, const int*, const double*, double*, const int*);
+}
+
+// Row-major C = A'B' is column-major Cᵀ = B'ᵀ A'ᵀ: swap the operands and keep each one's flag.
+inline void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  const char ta = transB ? 'T' : 'N', tb = transA ? 'T' : 'N';
+  const int m = N, n = M, k = K, la = ldb, lb = lda, lc = ldc;
+  const float one = 1.0f;
+  sgemm_(&ta, &tb, &m, &n, &k, &one, B, &la, A, &lb, &beta, C, &lc);
+}
+inline void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda,
+                 const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
+  const char ta = transB ? 'T' : 'N', tb = transA ? 'T' : 'N';
+  const int m = N, n = M, k = K, la = ldb, lb = lda, lc = ldc;
+  const double one = 1.0;
+  dgemm_(&ta, &tb, &m, &n, &k, &one, B, &la, A, &lb, &beta, C, &lc);
+}
+#else
+template <typename scalar_t>
+inline Tensor view2d(const scalar_t* p, int64_t rows, int64_t cols, int64_t ld, bool trans) {
+  auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<scalar_t>::value);
+  Tensor v = at::from_blob(const_cast<scalar_t*>(p), {rows, cols}, {ld, 1}, opts);
+  return trans ? v.t() : v;
+}
+template <typename scalar_t>
+inline void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const scalar_t* A, int64_t lda,
+                 const scalar_t* B, int64_t ldb, scalar_t beta, scalar_t* C, int64_t ldc) {
+  Tensor a = transA ? view2d(A, K, M, lda, true) : view2d(A, M, K, lda, false);
+  Tensor b = transB ? view2d(B, N, K, ldb, true) : view2d(B, K, N, ldb, false);
+  Tensor c = view2d(C, M, N, ldc, false);
+  if (beta == scalar_t(0)) {
+    at::mm_out(c, a, b);
+  } else {
+    c.addmm_(a, b);
+  }
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------------
+// Activations. float: a Cephes-style polynomial exp (≈1 ulp) that the compiler vectorises; the libm
+// call it replaces blocks vectorisation and was the step's largest cost. double (tests, gradcheck): libm.
+
+inline float exp_poly(float x) {
+  x = std::fmin(std::fmax(x, -87.0f), 88.0f);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);   // x = n ln2 + r, |r| <= ln2/2
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;   // 2^n
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return e * scale;
+}
+inline float sigmoid(float x) { return 1.0f / (1.0f + exp_poly(-x)); }
+inline float tanh_(float x) { return 2.0f / (1.0f + exp_poly(-2.0f * x)) - 1.0f; }
+inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+inline double tanh_(double x) { return std::tanh(x); }
+
+// Run fn(b0, b1) over batch slices, one per thread, each for the whole sequence.
+template <typename F>
+inline void over_batch(int64_t B, const F& fn) {
+  if (B < 2 || at::get_num_threads() < 2 || at::in_parallel_region()) {
+    fn(0, B);
+  } else {
+    at::parallel_for(0, B, 1, fn);
+  }
+}
+
+inline int64_t step_time(int64_t k, int64_t T, bool reverse) { return reverse ? T - 1 - k : k; }
+
+template <typename T>
+inline T lerp(T a, T b, T w) {   // torch.lerp's formula, exact at w = 0 and w = 1
+  return w < T(0.5) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+}
+
+template <typename scalar_t>
+inline const scalar_t* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data_ptr<scalar_t>() : nullptr;
+}
+
+inline Tensor opt(const c10::optional<Tensor>& t) { return t.has_value() ? t->contiguous() : Tensor(); }
+
+// The optional pieces every kernel takes (see rnnkit/kernels/_sequence.py):
+//   mask (T, B): length mask m_t;  d (B, H): recurrent-dropout mask applied to h_{t-1} before W_hh;
+//   u (T, B, H): state-update weights m_t (1 - k_t) with zoneout (None: the update weight is m_t).
+// A step keeps s_t = lerp(s_{t-1}, s̃_t, u_t) and outputs y_t = m_t s_t.
+
+// Copy the thread's rows of h_{t-1}, times d when recurrent dropout is on, for the step's GEMM.
+template <typename scalar_t>
+inline const scalar_t* dropped(const scalar_t* hp, const scalar_t* d, scalar_t* scratch, int64_t n) {
+  if (!d) return hp;
+  for (int64_t j = 0; j < n; ++j) scratch[j] = hp[j] * d[j];
+  return scratch;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// LSTM.  Gx: (T, B, 4H) = W_ih x_t + b_ih + b_hh for all t (from Python); overwritten in place with the
+// gate activations i, f, g, o. Returns y, h_n, c_n, tanh(c̃), h_prev_all, c_prev_all.
+
+std::vector<Tensor> lstm_forward(Tensor Gx, const Tensor& h0, const Tensor& c0, const Tensor& W_hh,
+                                 const c10::optional<Tensor>& mask_o, const c10::optional<Tensor>& d_o,
+                                 const c10::optional<Tensor>& uh_o, const c10::optional<Tensor>& uc_o,
+                                 bool reverse) {
+  TORCH_CHECK(Gx.is_contiguous() && h0.is_contiguous() && c0.is_contiguous() && W_hh.is_contiguous(),
+              "lstm_forward: contiguous inputs expected");
+  const int64_t T = Gx.size(0), B = Gx.size(1), H = h0.size(1), G = 4 * H;
+  Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o), u_c = opt(uc_o);
+  Tensor y = at::empty({T, B, H}, Gx.options());
+  Tensor tanh_c = at::empty({T, B, H}, Gx.options());
+  Tensor h_prev_all = at::empty({T, B, H}, Gx.options());   // h_{t-1} as seen by step t
+  Tensor c_prev_all = at::empty({T, B, H}, Gx.options());
+  Tensor h_n = at::empty({B, H}, Gx.options()), c_n = at::empty({B, H}, Gx.options());
+  AT_DISPATCH_FLOATING_TYPES(Gx.scalar_type(), "lstm_forward", [&] {
+    scalar_t* gx = Gx.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    scalar_t* tc_all = tanh_c.data_ptr<scalar_t>();
+    scalar_t* hp_all = h_prev_all.data_ptr<scalar_t>();
+    scalar_t* cp_all = c_prev_all.data_ptr<scalar_t>();
+    const scalar_t* whh = W_hh.data_ptr<scalar_t>();
+    const scalar_t *mp = ptr_or_null<scalar_t>(mask), *dp = ptr_or_null<scalar_t>(d);
+    const scalar_t *uhp = ptr_or_null<scalar_t>(u_h), *ucp = ptr_or_null<scalar_t>(u_c);
+    const scalar_t* h0p = h0.data_ptr<scalar_t>();
+    const scalar_t* c0p = c0.data_ptr<scalar_t>();
+    scalar_t* hn = h_n.data_ptr<scalar_t>();
+    scalar_t* cn = c_n.data_ptr<scalar_t>();
+    over_batch(B, [&](int64_t b0, int64_t b1) {
+      const int64_t nb = b1 - b0;
+      std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      const int64_t t0 = step_time(0, T, reverse);
+      std::memcpy(hp_all + (t0 * B + b0) * H, h0p + b0 * H, nb * H * sizeof(scalar_t));
+      std::memcpy(cp_all + (t0 * B + b0) * H, c0p + b0 * H, nb * H * sizeof(scalar_t));
+      for (int64_t k = 0; k < T; ++k) {
+        const int64_t t = step_time(k, T, reverse);
+        const bool last = k == T - 1;
+        const int64_t tn = last ? 0 : step_time(k + 1, T, reverse);
+        const int64_t row0 = t * B + b0;
+        const scalar_t* hp = hp_all + row0 * H;
+        const scalar_t* cp = cp_all + row0 * H;
+        scalar_t* g_t = gx + row0 * G;
+        const scalar_t* h_in = dropped(hp, dp ? dp + b0 * H : nullptr, scratch.data(), nb * H);
+        gemm(false, true, nb, G, H, h_in, H, whh, H, scalar_t(1), g_t, G);   // G_t += (d ⊙ h_{t-1}) W_hhᵀ
+        scalar_t* h_out = last ? hn + b0 * H : hp_all + (tn * B + b0) * H;
+        scalar_t* c_out = last ? cn + b0 * H : cp_all + (tn * B + b0) * H;
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = row0 + b;
+          scalar_t* a = g_t + b * G;
+          const scalar_t* h_prev = hp + b * H;
+          const scalar_t* c_prev = cp + b * H;
+          scalar_t* tc = tc_all + row * H;
+          scalar_t* h = h_out + b * H;
+          scalar_t* c = c_out + b * H;
+          scalar_t* yb = yp + row * H;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          if (m == scalar_t(0)) {   // ended (or not yet started): keep the state, output zero
+            for (int64_t j = 0; j < H; ++j) {
+              h[j] = h_prev[j];
+              c[j] = c_prev[j];
+              yb[j] = scalar_t(0);
+              tc[j] = scalar_t(0);
+            }
+            for (int64_t j = 0; j < G; ++j) a[j] = scalar_t(0);   // dG is 0 there; keep it finite
+            continue;
+          }
+          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
+          const scalar_t* uc = ucp ? ucp + row * H : nullptr;
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t i = sigmoid(a[j]), f = sigmoid(a[H + j]);
+            const scalar_t g = tanh_(a[2 * H + j]), o = sigmoid(a[3 * H + j]);
+            a[j] = i;
+            a[H + j] = f;
+            a[2 * H + j] = g;
+            a[3 * H + j] = o;
+            const scalar_t c_tilde = f * c_prev[j] + i * g;
+            const scalar_t tanh_c_tilde = tanh_(c_tilde);
+            const scalar_t h_tilde = o * tanh_c_tilde;
+            tc[j] = tanh_c_tilde;
+            const scalar_t h_new = lerp(h_prev[j], h_tilde, uh ? uh[j] : m);
+            c[j] = lerp(c_prev[j], c_tilde, uc ? uc[j] : m);
+            h[j] = h_new;
+            yb[j] = m * h_new;
+          }
+        }
+      }
+    });
+  });
+  return {y, h_n, c_n, tanh_c, h_prev_all, c_prev_all};
+}
+
+// Returns dG (T, B, 4H), dh0, dc0. gates holds i, f, g, o (post-activation) from forward.
+std::vector<Tensor> lstm_backward(const Tensor& dy, const Tensor& dh_n, const Tensor& dc_n, const Tensor& gates,
+                                  const Tensor& tanh_c, const Tensor& c_prev_all, const Tensor& W_hh,
+                                  const c10::optional<Tensor>& mask_o, const c10::optional<Tensor>& d_o,
+                                  const c10::optional<Tensor>& uh_o, const c10::optional<Tensor>& uc_o,
+                                  bool reverse) {
+  const int64_t T = gates.size(0), B = gates.size(1), H = W_hh.size(1), G = 4 * H;
+  Tensor dy_c = dy.contiguous();
+  Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o), u_c = opt(uc_o);
+  Tensor dG = at::empty({T, B, G}, gates.options());
+  Tensor dh0 = dh_n.contiguous().clone(), dc0 = dc_n.contiguous().clone();   // the carried dh, dc
+  AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_backward", [&] {
+    const scalar_t* dyp = dy_c.data_ptr<scalar_t>();
+    const scalar_t* gp = gates.data_ptr<scalar_t>();
+    const scalar_t* tcp = tanh_c.data_ptr<scalar_t>();
+    const scalar_t* cpp = c_prev_all.data_ptr<scalar_t>();
+    const scalar_t* whh = W_hh.data_ptr<scalar_t>();
+    const scalar_t *mp = ptr_or_null<scalar_t>(mask), *dp = ptr_or_null<scalar_t>(d);
+    const scalar_t *uhp = ptr_or_null<scalar_t>(u_h), *ucp = ptr_or_null<scalar_t>(u_c);
+    scalar_t* dGp = dG.data_ptr<scalar_t>();
+    scalar_t* dhp = dh0.data_ptr<scalar_t>();
+    scalar_t* dcp = dc0.data_ptr<scalar_t>();
+    over_batch(B, [&](int64_t b0, int64_t b1) {
+      const int64_t nb = b1 - b0;
+      std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      scalar_t* dh = dhp + b0 * H;
+      scalar_t* dc = dcp + b0 * H;
+      for (int64_t k = T - 1; k >= 0; --k) {
+        const int64_t t = step_time(k, T, reverse);
+        const int64_t row0 = t * B + b0;
+        scalar_t* dG_t = dGp + row0 * G;
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = row0 + b;
+          const scalar_t* a = gp + row * G;
+          const scalar_t* tc = tcp + row * H;
+          const scalar_t* c_prev = cpp + row * H;
+          const scalar_t* dy_t = dyp + row * H;
+          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
+          const scalar_t* uc = ucp ? ucp + row * H : nullptr;
+          scalar_t* dgb = dG_t + b * G;
+          scalar_t* dhb = dh + b * H;
+          scalar_t* dcb = dc + b * H;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
+            const scalar_t dh_t = dhb[j] + m * dy_t[j];
+            const scalar_t dh_cell = (uh ? uh[j] : m) * dh_t;
+            const scalar_t dc_cell = (uc ? uc[j] : m) * dcb[j];
+            const scalar_t d_o = dh_cell * tc[j];
+            const scalar_t dc_tilde = dc_cell + dh_cell * o * (1 - tc[j] * tc[j]);
+            const scalar_t d_i = dc_tilde * g, d_f = dc_tilde * c_prev[j], d_g = dc_tilde * i;
+            dgb[j] = d_i * (i * (1 - i));
+            dgb[H + j] = d_f * (f * (1 - f));
+            dgb[2 * H + j] = d_g * (1 - g * g);
+            dgb[3 * H + j] = d_o * (o * (1 - o));
+            dcb[j] = dc_tilde * f + (dcb[j] - dc_cell);
+            dhb[j] = dh_t - dh_cell;   // what skips the cell; the cell's part is added below
+          }
+        }
+        if (dp) {   // dh += d ⊙ (dG_t W_hh)
+          gemm(false, false, nb, H, G, dG_t, G, whh, H, scalar_t(0), scratch.data(), H);
+          const scalar_t* db = dp + b0 * H;
+          for (int64_t j = 0; j < nb * H; ++j) dh[j] += scratch[j] * db[j];
+        } else {    // dh += dG_t W_hh
+          gemm(false, false, nb, H, G, dG_t, G, whh, H, scalar_t(1), dh, H);
+        }
+      }
+    });
+  });
+  return {dG, dh0, dc0};
+}
+
+// ---------------------------------------------------------------------------------------------------
+// GRU ("reset after", gate order r, z, n). A: (T, B, 3H) = W_ih x_t + b_ih (from Python); overwritten in
+// place with r, z, n. R_n = W_hn (d ⊙ h_{t-1}) + b_hn is kept for backward.
+
+std::vector<Tensor> gru_forward(Tensor A, const Tensor& h0, const Tensor& W_hh, const c10::optional<Tensor>& b_hh_o,
+                                const c10::optional<Tensor>& mask_o, const c10::optional<Tensor>& d_o,
+                                const c10::optional<Tensor>& uh_o, bool reverse) {
+  TORCH_CHECK(A.is_contiguous() && h0.is_contiguous() && W_hh.is_contiguous(), "gru_forward: contiguous inputs expected");
+  const int64_t T = A.size(0), B = A.size(1), H = h0.size(1), G = 3 * H;
+  Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o), b_hh = opt(b_hh_o);
+  Tensor y = at::empty({T, B, H}, A.options());
+  Tensor R_n = at::empty({T, B, H}, A.options());
+  Tensor h_prev_all = at::empty({T, B, H}, A.options());
+  Tensor h_n = at::empty({B, H}, A.options());
+  AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "gru_forward", [&] {
+    scalar_t* ap = A.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    scalar_t* rnp = R_n.data_ptr<scalar_t>();
+    scalar_t* hp_all = h_prev_all.data_ptr<scalar_t>();
+    const scalar_t* whh = W_hh.data_ptr<scalar_t>();
+    const scalar_t* bh = ptr_or_null<scalar_t>(b_hh);
+    const scalar_t *mp = ptr_or_null<scalar_t>(mask), *dp = ptr_or_null<scalar_t>(d);
+    const scalar_t* uhp = ptr_or_null<scalar_t>(u_h);
+    const scalar_t* h0p = h0.data_ptr<scalar_t>();
+    scalar_t* hn = h_n.data_ptr<scalar_t>();
+    over_batch(B, [&](int64_t b0, int64_t b1) {
+      const int64_t nb = b1 - b0;
+      std::vector<scalar_t> R(nb * G);   // this thread's W_hh (d ⊙ h_{t-1}) + b_hh for one step
+      std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::memcpy(hp_all + (step_time(0, T, reverse) * B + b0) * H, h0p + b0 * H, nb * H * sizeof(scalar_t));
+      for (int64_t k = 0; k < T; ++k) {
+        const int64_t t = step_time(k, T, reverse);
+        const bool last = k == T - 1;
+        const int64_t tn = last ? 0 : step_time(k + 1, T, reverse);
+        const int64_t row0 = t * B + b0;
+        const scalar_t* hp = hp_all + row0 * H;
+        if (bh) {
+          for (int64_t b = 0; b < nb; ++b) std::memcpy(R.data() + b * G, bh, G * sizeof(scalar_t));
+        }
+        const scalar_t* h_in = dropped(hp, dp ? dp + b0 * H : nullptr, scratch.data(), nb * H);
+        gemm(false, true, nb, G, H, h_in, H, whh, H, scalar_t(bh ? 1 : 0), R.data(), G);
+        scalar_t* h_out = last ? hn + b0 * H : hp_all + (tn * B + b0) * H;
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = row0 + b;
+          scalar_t* a = ap + row * G;
+          const scalar_t* r_ = R.data() + b * G;
+          scalar_t* rn = rnp + row * H;
+          const scalar_t* h_prev = hp + b * H;
+          scalar_t* h = h_out + b * H;
+          scalar_t* yb = yp + row * H;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          if (m == scalar_t(0)) {
+            for (int64_t j = 0; j < H; ++j) {
+              h[j] = h_prev[j];
+              yb[j] = scalar_t(0);
+              rn[j] = scalar_t(0);
+            }
+            for (int64_t j = 0; j < G; ++j) a[j] = scalar_t(0);
+            continue;
+          }
+          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t r = sigmoid(a[j] + r_[j]);
+            const scalar_t z = sigmoid(a[H + j] + r_[H + j]);
+            const scalar_t n = tanh_(a[2 * H + j] + r * r_[2 * H + j]);
+            a[j] = r;
+            a[H + j] = z;
+            a[2 * H + j] = n;
+            rn[j] = r_[2 * H + j];
+            const scalar_t h_tilde = lerp(n, h_prev[j], z);   // (1 - z) n + z h_{t-1}
+            const scalar_t h_new = lerp(h_prev[j], h_tilde, uh ? uh[j] : m);
+            h[j] = h_new;
+            yb[j] = m * h_new;
+          }
+        }
+      }
+    });
+  });
+  return {y, h_n, R_n, h_prev_all};
+}
+
+// Returns dA (T, B, 3H) (gradient of W_ih x + b_ih), dR (T, B, 3H) (of W_hh (d ⊙ h) + b_hh), dh0.
+std::vector<Tensor> gru_backward(const Tensor& dy, const Tensor& dh_n, const Tensor& gates, const Tensor& R_n,
+                                 const Tensor& h_prev_all, const Tensor& W_hh, const c10::optional<Tensor>& mask_o,
+                                 const c10::optional<Tensor>& d_o, const c10::optional<Tensor>& uh_o, bool reverse) {
+  const int64_t T = gates.size(0), B = gates.size(1), H = W_hh.size(1), G = 3 * H;
+  Tensor dy_c = dy.contiguous();
+  Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o);
+  Tensor dA = at::empty({T, B, G}, gates.options()), dR = at::empty({T, B, G}, gates.options());
+  Tensor dh0 = dh_n.contiguous().clone();
+  AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "gru_backward", [&] {
+    const scalar_t* dyp = dy_c.data_ptr<scalar_t>();
+    const scalar_t* gp = gates.data_ptr<scalar_t>();
+    const scalar_t* rnp = R_n.data_ptr<scalar_t>();
+    const scalar_t* hpp = h_prev_all.data_ptr<scalar_t>();
+    const scalar_t* whh = W_hh.data_ptr<scalar_t>();
+    const scalar_t *mp = ptr_or_null<scalar_t>(mask), *dp = ptr_or_null<scalar_t>(d);
+    const scalar_t* uhp = ptr_or_null<scalar_t>(u_h);
+    scalar_t* dAp = dA.data_ptr<scalar_t>();
+    scalar_t* dRp = dR.data_ptr<scalar_t>();
+    scalar_t* dhp = dh0.data_ptr<scalar_t>();
+    over_batch(B, [&](int64_t b0, int64_t b1) {
+      const int64_t nb = b1 - b0;
+      std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      scalar_t* dh = dhp + b0 * H;
+      for (int64_t k = T - 1; k >= 0; --k) {
+        const int64_t t = step_time(k, T, reverse);
+        const int64_t row0 = t * B + b0;
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = row0 + b;
+          const scalar_t* a = gp + row * G;
+          const scalar_t* rn = rnp + row * H;
+          const scalar_t* h_prev = hpp + row * H;
+          const scalar_t* dy_t = dyp + row * H;
+          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
+          scalar_t* da = dAp + row * G;
+          scalar_t* dr_ = dRp + row * G;
+          scalar_t* dhb = dh + b * H;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t r = a[j], z = a[H + j], n = a[2 * H + j];
+            const scalar_t dh_t = dhb[j] + m * dy_t[j];
+            const scalar_t dh_cell = (uh ? uh[j] : m) * dh_t;
+            const scalar_t dn = dh_cell * (1 - z);
+            const scalar_t dz = dh_cell * (h_prev[j] - n);
+            const scalar_t dA_n = dn * (1 - n * n);
+            const scalar_t dr = dA_n * rn[j];
+            const scalar_t dA_r = dr * (r * (1 - r));
+            const scalar_t dA_z = dz * (z * (1 - z));
+            da[j] = dA_r;
+            da[H + j] = dA_z;
+            da[2 * H + j] = dA_n;
+            dr_[j] = dA_r;
+            dr_[H + j] = dA_z;
+            dr_[2 * H + j] = dA_n * r;
+            dhb[j] = dh_cell * z + (dh_t - dh_cell);
+          }
+        }
+        scalar_t* dR_t = dRp + row0 * G;
+        if (dp) {   // dh += d ⊙ (dR_t W_hh)
+          gemm(false, false, nb, H, G, dR_t, G, whh, H, scalar_t(0), scratch.data(), H);
+          const scalar_t* db = dp + b0 * H;
+          for (int64_t j = 0; j < nb * H; ++j) dh[j] += scratch[j] * db[j];
+        } else {
+          gemm(false, false, nb, H, G, dR_t, G, whh, H, scalar_t(1), dh, H);
+        }
+      }
+    });
+  });
+  return {dA, dR, dh0};
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Elman. Ax: (T, B, H) = W_ih x_t + b_ih + b_hh (from Python); overwritten in place with act(a_t).
+
+std::vector<Tensor> elman_forward(Tensor Ax, const Tensor& h0, const Tensor& W_hh, const c10::optional<Tensor>& mask_o,
+                                  const c10::optional<Tensor>& d_o, const c10::optional<Tensor>& uh_o, bool reverse,
+                                  bool relu) {
+  TORCH_CHECK(Ax.is_contiguous() && h0.is_contiguous() && W_hh.is_contiguous(), "elman_forward: contiguous inputs expected");
+  const int64_t T = Ax.size(0), B = Ax.size(1), H = h0.size(1);
+  Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o);
+  Tensor y = at::empty({T, B, H}, Ax.options());
+  Tensor h_prev_all = at::empty({T, B, H}, Ax.options());
+  Tensor h_n = at::empty({B, H}, Ax.options());
+  AT_DISPATCH_FLOATING_TYPES(Ax.scalar_type(), "elman_forward", [&] {
+    scalar_t* ap = Ax.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    scalar_t* hp_all = h_prev_all.data_ptr<scalar_t>();
+    const scalar_t* whh = W_hh.data_ptr<scalar_t>();
+    const scalar_t *mp = ptr_or_null<scalar_t>(mask), *dp = ptr_or_null<scalar_t>(d);
+    const scalar_t* uhp = ptr_or_null<scalar_t>(u_h);
+    const scalar_t* h0p = h0.data_ptr<scalar_t>();
+    scalar_t* hn = h_n.data_ptr<scalar_t>();
+    over_batch(B, [&](int64_t b0, int64_t b1) {
+      const int64_t nb = b1 - b0;
+      std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::memcpy(hp_all + (step_time(0, T, reverse) * B + b0) * H, h0p + b0 * H, nb * H * sizeof(scalar_t));
+      for (int64_t k = 0; k < T; ++k) {
+        const int64_t t = step_time(k, T, reverse);
+        const bool last = k == T - 1;
+        const int64_t tn = last ? 0 : step_time(k + 1, T, reverse);
+        const int64_t row0 = t * B + b0;
+        const scalar_t* hp = hp_all + row0 * H;
+        scalar_t* a_t = ap + row0 * H;
+        const scalar_t* h_in = dropped(hp, dp ? dp + b0 * H : nullptr, scratch.data(), nb * H);
+        gemm(false, true, nb, H, H, h_in, H, whh, H, scalar_t(1), a_t, H);   // a_t += (d ⊙ h_{t-1}) W_hhᵀ
+        scalar_t* h_out = last ? hn + b0 * H : hp_all + (tn * B + b0) * H;
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = row0 + b;
+          scalar_t* a = ap + row * H;
+          const scalar_t* h_prev = hp + b * H;
+          scalar_t* h = h_out + b * H;
+          scalar_t* yb = yp + row * H;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          if (m == scalar_t(0)) {
+            for (int64_t j = 0; j < H; ++j) {
+              h[j] = h_prev[j];
+              yb[j] = scalar_t(0);
+              a[j] = scalar_t(0);
+            }
+            continue;
+          }
+          if (relu) {
+            for (int64_t j = 0; j < H; ++j) a[j] = a[j] > 0 ? a[j] : scalar_t(0);
+          } else {
+            for (int64_t j = 0; j < H; ++j) a[j] = tanh_(a[j]);
+          }
+          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t h_new = lerp(h_prev[j], a[j], uh ? uh[j] : m);
+            h[j] = h_new;
+            yb[j] = m * h_new;
+          }
+        }
+      }
+    });
+  });
+  return {y, h_n, h_prev_all};
+}
+
+// Returns da (T, B, H) and dh0. hs holds act(a_t) from forward.
+std::vector<Tensor> elman_backward(const Tensor& dy, const Tensor& dh_n, const Tensor& hs, const Tensor& W_hh,
+                                   const c10::optional<Tensor>& mask_o, const c10::optional<Tensor>& d_o,
+                                   const c10::optional<Tensor>& uh_o, bool reverse, bool relu) {
+  const int64_t T = hs.size(0), B = hs.size(1), H = W_hh.size(1);
+  Tensor dy_c = dy.contiguous();
+  Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o);
+  Tensor da = at::empty({T, B, H}, hs.options());
+  Tensor dh0 = dh_n.contiguous().clone();
+  AT_DISPATCH_FLOATING_TYPES(hs.scalar_type(), "elman_backward", [&] {
+    const scalar_t* dyp = dy_c.data_ptr<scalar_t>();
+    const scalar_t* hsp = hs.data_ptr<scalar_t>();
+    const scalar_t* whh = W_hh.data_ptr<scalar_t>();
+    const scalar_t *mp = ptr_or_null<scalar_t>(mask), *dp = ptr_or_null<scalar_t>(d);
+    const scalar_t* uhp = ptr_or_null<scalar_t>(u_h);
+    scalar_t* dap = da.data_ptr<scalar_t>();
+    scalar_t* dhp = dh0.data_ptr<scalar_t>();
+    over_batch(B, [&](int64_t b0, int64_t b1) {
+      const int64_t nb = b1 - b0;
+      std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      scalar_t* dh = dhp + b0 * H;
+      for (int64_t k = T - 1; k >= 0; --k) {
+        const int64_t t = step_time(k, T, reverse);
+        const int64_t row0 = t * B + b0;
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = row0 + b;
+          const scalar_t* h = hsp + row * H;
+          const scalar_t* dy_t = dyp + row * H;
+          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
+          scalar_t* d_a = dap + row * H;
+          scalar_t* dhb = dh + b * H;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t dh_t = dhb[j] + m * dy_t[j];
+            const scalar_t dh_cell = (uh ? uh[j] : m) * dh_t;
+            const scalar_t act_grad = relu ? scalar_t(h[j] > 0) : 1 - h[j] * h[j];
+            d_a[j] = dh_cell * act_grad;
+            dhb[j] = dh_t - dh_cell;
+          }
+        }
+        scalar_t* da_t = dap + row0 * H;
+        if (dp) {
+          gemm(false, false, nb, H, H, da_t, H, whh, H, scalar_t(0), scratch.data(), H);
+          const scalar_t* db = dp + b0 * H;
+          for (int64_t j = 0; j < nb * H; ++j) dh[j] += scratch[j] * db[j];
+        } else {
+          gemm(false, false, nb, H, H, da_t, H, whh, H, scalar_t(1), dh, H);
+        }
+      }
+    });
+  });
+  return {da, dh0};
+}
+
+}  // namespace
+
+TORCH_LIBRARY(rnnkit_compiled, m) {
+  m.def("lstm_forward(Tensor(a!) Gx, Tensor h0, Tensor c0, Tensor W_hh, Tensor? mask, Tensor? d, Tensor? u_h, "
+        "Tensor? u_c, bool reverse) -> Tensor[]");
+  m.def("lstm_backward(Tensor dy, Tensor dh_n, Tensor dc_n, Tensor gates, Tensor tanh_c, Tensor c_prev_all, "
+        "Tensor W_hh, Tensor? mask, Tensor? d, Tensor? u_h, Tensor? u_c, bool reverse) -> Tensor[]");
+  m.def("gru_forward(Tensor(a!) A, Tensor h0, Tensor W_hh, Tensor? b_hh, Tensor? mask, Tensor? d, Tensor? u_h, "
+        "bool reverse) -> Tensor[]");
+  m.def("gru_backward(Tensor dy, Tensor dh_n, Tensor gates, Tensor R_n, Tensor h_prev_all, Tensor W_hh, "
+        "Tensor? mask, Tensor? d, Tensor? u_h, bool reverse) -> Tensor[]");
+  m.def("elman_forward(Tensor(a!) Ax, Tensor h0, Tensor W_hh, Tensor? mask, Tensor? d, Tensor? u_h, bool reverse, "
+        "bool relu) -> Tensor[]");
+  m.def("elman_backward(Tensor dy, Tensor dh_n, Tensor hs, Tensor W_hh, Tensor? mask, Tensor? d, Tensor? u_h, "
+        "bool reverse, bool relu) -> Tensor[]");
+}
+
+TORCH_LIBRARY_IMPL(rnnkit_compiled, CPU, m) {
+  m.impl("lstm_forward", &lstm_forward);
+  m.impl("lstm_backward", &lstm_backward);
+  m.impl("gru_forward", &gru_forward);
+  m.impl("gru_backward", &gru_backward);
+  m.impl("elman_forward", &elman_forward);
+  m.impl("elman_backward", &elman_backward);
+}
