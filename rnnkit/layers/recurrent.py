@@ -20,10 +20,9 @@ from torch import Tensor, nn
 
 from rnnkit import nn as rnn_core
 from rnnkit.layers._base import Layer, Shape, _fmt, check_units, glorot_uniform_
+from rnnkit.nn.recurrent import BACKENDS  # the core's list: "kernel" (hand-derived BPTT), "reference", ...
 
 __all__ = ["SimpleRNN", "LSTM", "GRU", "RecurrentLayer"]
-
-BACKENDS = ("kernel", "reference")
 
 
 class RecurrentLayer(Layer):

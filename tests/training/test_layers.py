@@ -109,3 +109,18 @@ def test_input_dropout_masks_whole_features_over_time():
     a = layer(x)
     layer.eval()
     assert not torch.equal(a, layer(x))
+
+
+def test_backend_reaches_the_core_and_gives_the_same_numbers():
+    from rnnkit.nn.recurrent import BACKENDS
+
+    torch.manual_seed(0)
+    x, lengths = torch.randn(3, 5, 2), torch.tensor([5, 1, 3])
+    reference = GRU(4, backend="reference", input_shape=(5, 2))
+    for backend in BACKENDS:
+        layer = GRU(4, backend=backend, input_shape=(5, 2))
+        layer.load_state_dict(reference.state_dict())
+        assert layer.core.backend == backend
+        torch.testing.assert_close(layer(x, lengths=lengths), reference(x, lengths=lengths))
+    with pytest.raises(ValueError, match="backend must be one of"):
+        GRU(4, backend="cudnn")
