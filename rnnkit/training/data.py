@@ -60,10 +60,15 @@ def to_dataset(x: Any, y: Any = None, *, model: Any, where: str, require_y: bool
     if x_array.shape[0] == 0:
         raise ValueError(f"{where}: x is empty (0 samples); pass at least one sample.")
     if x_array.ndim == 1:
-        fix = "x[:, None, None] for length-1 sequences" if model.expects_sequences() else "x[:, None]"
+        if model.expects_sequences():
+            raise ValueError(
+                f"{where}: x must be 3-D (batch, timesteps, features) for this recurrent model; got 1-D shape "
+                f"{x_array.shape}. If x is one sequence use x[None, :, None]; if it is one value per sample, "
+                "x[:, None, None]."
+            )
         raise ValueError(
-            f"{where}: x must have a batch axis and a feature axis; got 1-D shape {x_array.shape}. "
-            f"For one feature per sample use {fix}."
+            f"{where}: x must be at least 2-D (batch, features); got 1-D shape {x_array.shape}. "
+            "For one feature per sample use x[:, None]."
         )
     x_tensor = _to_tensor(x_array, f"{where}: x", kind="ids" if ids else "features")
     try:
