@@ -148,6 +148,7 @@ def broken_build(monkeypatch):
     def fail():
         raise RuntimeError("Error building extension: no compiler (simulated)")
 
+    monkeypatch.delenv("RNNKIT_DISABLE_COMPILED", raising=False)
     monkeypatch.setattr(_loader, "_state", {"loaded": None, "error": None})
     monkeypatch.setattr(_loader, "_load", fail)
 
