@@ -57,6 +57,8 @@ def to_dataset(x: Any, y: Any = None, *, model: Any, where: str, require_y: bool
         raise ValueError(f"{where}: x is required; got None.")
     ids = model.expects_ids()
     x_array, lengths = _as_array(x, f"{where}: x", allow_ragged=True)
+    if x_array.ndim == 0:
+        raise ValueError(f"{where}: x must be an array of samples; got a single number {x_array.item()!r}.")
     if x_array.shape[0] == 0:
         raise ValueError(f"{where}: x is empty (0 samples); pass at least one sample.")
     if x_array.ndim == 1:
@@ -77,7 +79,7 @@ def to_dataset(x: Any, y: Any = None, *, model: Any, where: str, require_y: bool
         raise ValueError(f"{where}: x has shape {tuple(x_tensor.shape)}, which the model cannot take. {error}") from None
     y_tensor = None
     if y is not None:
-        y_array, y_lengths = _as_array(y, f"{where}: y", allow_ragged=False)
+        y_array, _ = _as_array(y, f"{where}: y", allow_ragged=False)
         n_y = y_array.shape[0] if y_array.ndim else 0
         if n_y != x_tensor.shape[0]:
             raise ValueError(
