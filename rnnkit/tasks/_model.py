@@ -1,0 +1,63 @@
+"""The one place the pipelines touch the training API (issue 3): build, train, save and load a model.
+
+Forecaster:  x (B, T, I) -> [LSTM|GRU|SimpleRNN] x layers -> Dense(horizon)        -> (B, horizon)
+Classifier:  x (B, T_i, C), lengths -> [recurrent] x layers -> Dense(K, softmax)   -> (B, K)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["build_model", "train_model", "save_model", "load_model", "MODEL_FILE"]
+
+MODEL_FILE = "model.rnnkit"
+
+
+def build_model(*, kind: str, units: int, layers: int, outputs: int, input_shape: tuple,
+                dropout: float = 0.0, bidirectional: bool = False, softmax: bool = False) -> Any:
+    """input_shape: (T, I) without the batch axis; T may be None for variable-length inputs."""
+    from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, SimpleRNN
+    from rnnkit.models import Sequential
+
+    recurrent = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}[kind]
+    stack = []
+    for index in range(layers):
+        last = index == layers - 1
+        layer = recurrent(units, return_sequences=not last, dropout=dropout if index > 0 else 0.0)
+        if bidirectional:
+            layer = Bidirectional(layer)
+        stack.append(layer)
+    stack.append(Dense(outputs, activation="softmax") if softmax else Dense(outputs))
+    model = Sequential(stack)
+    model.build(input_shape)
+    return model
+
+
+def train_model(model: Any, x: Any, y: np.ndarray, *, loss: str, learning_rate: float, epochs: int,
+                batch_size: int, patience: int, seed: int, validation: tuple[Any, np.ndarray] | None,
+                verbose: int, metrics: list[str] | None = None) -> dict[str, list[float]]:
+    """Compile and fit; early stopping on validation loss (best weights restored) when `patience` > 0."""
+    from rnnkit.callbacks import EarlyStopping
+
+    model.compile(optimizer="adam", loss=loss, metrics=metrics, learning_rate=learning_rate, clipnorm=1.0)
+    callbacks = []
+    if validation is not None and patience > 0:
+        callbacks.append(EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, seed=seed,
+                        validation_data=validation, callbacks=callbacks, verbose=verbose)
+    return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def save_model(model: Any, folder: Path) -> Path:
+    path = folder / MODEL_FILE
+    model.save(path, include_optimizer=False)
+    return path
+
+
+def load_model(folder: Path) -> Any:
+    import rnnkit
+
+    return rnnkit.load_model(folder / MODEL_FILE)
