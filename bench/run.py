@@ -77,6 +77,27 @@ def run_case(impl_key: str, w: Workload | None, repeats: int, min_repeat_s: floa
     return res
 
 
+def others_busy(sample_s: float = 0.5) -> float:
+    """CPU cores other processes keep busy right now (a short /proc/stat sample; this process is idle)."""
+    def busy():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:8]]
+        return (v[0] + v[1] + v[2] + v[5] + v[6]) / os.sysconf("SC_CLK_TCK")
+    b0 = busy()
+    time.sleep(sample_s)
+    return (busy() - b0) / sample_s
+
+
+def wait_for_quiet(threshold: float, max_wait_s: float) -> float:
+    """Before a case, wait (up to max_wait_s) for other processes to leave the CPUs; returns the last load."""
+    t0 = time.perf_counter()
+    load = others_busy()
+    while load > threshold and time.perf_counter() - t0 < max_wait_s:
+        time.sleep(1.0)
+        load = others_busy()
+    return load
+
+
 def is_noisy(res: dict, threshold: float) -> bool:
     return res.get("status") == "ok" and (res["others_cores"] > threshold or res["steal_cores"] > 0.1)
 
@@ -91,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--noise-threshold", type=float, default=0.25,
                     help="other processes' CPU (cores) above which a case is repeated and flagged")
     ap.add_argument("--retries", type=int, default=2, help="re-runs of a noisy case (the quietest run is kept)")
+    ap.add_argument("--max-wait", type=float, default=20.0,
+                    help="seconds to wait for other processes to go quiet before each case")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest"), help="output path without suffix")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per case")
     args = ap.parse_args(argv)
@@ -125,9 +148,11 @@ def main(argv: list[str] | None = None) -> None:
             if reason is not None:
                 results.append({"impl": key, "workload": w.name, "status": "n/a", "reason": reason})
                 continue
+            wait_for_quiet(args.noise_threshold, args.max_wait)
             res = run_case(key, w, repeats, min_repeat_s, args.timeout)
             tries = 1
             while is_noisy(res, args.noise_threshold) and tries <= args.retries:
+                wait_for_quiet(args.noise_threshold, args.max_wait)
                 again = run_case(key, w, repeats, min_repeat_s, args.timeout)
                 tries += 1
                 if again.get("status") == "ok" and again["others_cores"] < res["others_cores"]:

@@ -52,7 +52,7 @@ def _cpu_signature() -> str:
 
 
 def _flags() -> list[str]:
-    flags = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno"]
+    flags = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
     if _has_fortran_blas():
         flags.append("-DRNNKIT_FORTRAN_BLAS")
     return flags

@@ -85,8 +85,9 @@ inline void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, cons
 // call it replaces blocks vectorisation and was the step's largest cost. double (tests, gradcheck): libm.
 
 inline float exp_poly(float x) {
-  x = std::fmin(std::fmax(x, -87.0f), 88.0f);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);   // x = n ln2 + r, |r| <= ln2/2
+  x = x < -87.0f ? -87.0f : x;   // ternaries, not fmin/fmax: these vectorise (with -fno-trapping-math)
+  x = x > 88.0f ? 88.0f : x;
+  const float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);   // x = n ln2 + r, |r| <= ln2/2
   float r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -144,6 +145,126 @@ inline const scalar_t* dropped(const scalar_t* hp, const scalar_t* d, scalar_t* 
 }
 
 // ---------------------------------------------------------------------------------------------------
+// One batch row of one step. Separate __restrict pointers per gate let the compiler vectorise each loop
+// (one fused pass per row; no libm calls, no branches). u_h/u_c point at the row's update weights
+// (zoneout) or at a row filled with m_t.
+
+template <typename T>
+inline void lstm_forward_row(T* __restrict ai, T* __restrict af, T* __restrict ag, T* __restrict ao,
+                             const T* __restrict c_prev, const T* __restrict h_prev, const T* __restrict u_h,
+                             const T* __restrict u_c, T m, T* __restrict tc, T* __restrict c, T* __restrict h,
+                             T* __restrict y, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T i = sigmoid(ai[j]), f = sigmoid(af[j]), g = tanh_(ag[j]), o = sigmoid(ao[j]);
+    ai[j] = i;
+    af[j] = f;
+    ag[j] = g;
+    ao[j] = o;
+    const T c_tilde = f * c_prev[j] + i * g;
+    const T tanh_c_tilde = tanh_(c_tilde);
+    const T h_tilde = o * tanh_c_tilde;
+    tc[j] = tanh_c_tilde;
+    const T h_new = lerp(h_prev[j], h_tilde, u_h[j]);
+    c[j] = lerp(c_prev[j], c_tilde, u_c[j]);
+    h[j] = h_new;
+    y[j] = m * h_new;
+  }
+}
+
+template <typename T>
+inline void lstm_backward_row(const T* __restrict ai, const T* __restrict af, const T* __restrict ag,
+                              const T* __restrict ao, const T* __restrict tc, const T* __restrict c_prev,
+                              const T* __restrict dy, const T* __restrict u_h, const T* __restrict u_c, T m,
+                              T* __restrict dgi, T* __restrict dgf, T* __restrict dgg, T* __restrict dgo,
+                              T* __restrict dh, T* __restrict dc, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T i = ai[j], f = af[j], g = ag[j], o = ao[j];
+    const T dh_t = dh[j] + m * dy[j];
+    const T dh_cell = u_h[j] * dh_t;
+    const T dc_cell = u_c[j] * dc[j];
+    const T d_o = dh_cell * tc[j];
+    const T dc_tilde = dc_cell + dh_cell * o * (1 - tc[j] * tc[j]);
+    const T d_i = dc_tilde * g, d_f = dc_tilde * c_prev[j], d_g = dc_tilde * i;
+    dgi[j] = d_i * (i * (1 - i));
+    dgf[j] = d_f * (f * (1 - f));
+    dgg[j] = d_g * (1 - g * g);
+    dgo[j] = d_o * (o * (1 - o));
+    dc[j] = dc_tilde * f + (dc[j] - dc_cell);
+    dh[j] = dh_t - dh_cell;   // what skips the cell; the cell's part is added by the step's GEMM
+  }
+}
+
+template <typename T>
+inline void gru_forward_row(T* __restrict ar, T* __restrict az, T* __restrict an, const T* __restrict Rr,
+                            const T* __restrict Rz, const T* __restrict Rn, T* __restrict rn_saved,
+                            const T* __restrict h_prev, const T* __restrict u_h, T m, T* __restrict h,
+                            T* __restrict y, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T r = sigmoid(ar[j] + Rr[j]);
+    const T z = sigmoid(az[j] + Rz[j]);
+    const T n = tanh_(an[j] + r * Rn[j]);
+    ar[j] = r;
+    az[j] = z;
+    an[j] = n;
+    rn_saved[j] = Rn[j];
+    const T h_tilde = lerp(n, h_prev[j], z);   // (1 - z) n + z h_{t-1}
+    const T h_new = lerp(h_prev[j], h_tilde, u_h[j]);
+    h[j] = h_new;
+    y[j] = m * h_new;
+  }
+}
+
+template <typename T>
+inline void gru_backward_row(const T* __restrict ar, const T* __restrict az, const T* __restrict an,
+                             const T* __restrict rn, const T* __restrict h_prev, const T* __restrict dy,
+                             const T* __restrict u_h, T m, T* __restrict dAr, T* __restrict dAz, T* __restrict dAn,
+                             T* __restrict dRr, T* __restrict dRz, T* __restrict dRn, T* __restrict dh, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T r = ar[j], z = az[j], n = an[j];
+    const T dh_t = dh[j] + m * dy[j];
+    const T dh_cell = u_h[j] * dh_t;
+    const T dn = dh_cell * (1 - z);
+    const T dz = dh_cell * (h_prev[j] - n);
+    const T dA_n = dn * (1 - n * n);
+    const T dr = dA_n * rn[j];
+    const T dA_r = dr * (r * (1 - r));
+    const T dA_z = dz * (z * (1 - z));
+    dAr[j] = dA_r;
+    dAz[j] = dA_z;
+    dAn[j] = dA_n;
+    dRr[j] = dA_r;
+    dRz[j] = dA_z;
+    dRn[j] = dA_n * r;
+    dh[j] = dh_cell * z + (dh_t - dh_cell);
+  }
+}
+
+template <typename T>
+inline const T* fill_row(T* __restrict buf, T m, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) buf[j] = m;
+  return buf;
+}
+
+// Shapes are checked here, not trusted: a wrong one would read out of bounds.
+inline void check_shapes(const char* op, const Tensor& Gx, const Tensor& h0, const Tensor& W_hh, int64_t gates) {
+  TORCH_CHECK(Gx.dim() == 3 && h0.dim() == 2 && W_hh.dim() == 2, op, ": expected Gx (T, B, G), h0 (B, H), W_hh (G, H)");
+  const int64_t B = Gx.size(1), H = h0.size(1);
+  TORCH_CHECK(h0.size(0) == B && Gx.size(2) == gates * H && W_hh.size(0) == gates * H && W_hh.size(1) == H, op,
+              ": shapes disagree: Gx ", Gx.sizes(), ", h0 ", h0.sizes(), ", W_hh ", W_hh.sizes());
+  TORCH_CHECK(h0.scalar_type() == Gx.scalar_type() && W_hh.scalar_type() == Gx.scalar_type(), op,
+              ": all tensors must share one dtype");
+}
+
+inline void check_extras(const char* op, const Tensor& Gx, int64_t H, const Tensor& mask, const Tensor& d,
+                         const Tensor& u) {
+  const int64_t T = Gx.size(0), B = Gx.size(1);
+  auto dt = Gx.scalar_type();
+  TORCH_CHECK(!mask.defined() || (mask.numel() == T * B && mask.scalar_type() == dt), op, ": mask must be (T, B)");
+  TORCH_CHECK(!d.defined() || (d.numel() == B * H && d.scalar_type() == dt), op, ": recurrent mask must be (B, H)");
+  TORCH_CHECK(!u.defined() || (u.numel() == T * B * H && u.scalar_type() == dt), op, ": update weights must be (T, B, H)");
+}
+
+// ---------------------------------------------------------------------------------------------------
 // LSTM.  Gx: (T, B, 4H) = W_ih x_t + b_ih + b_hh for all t (from Python); overwritten in place with the
 // gate activations i, f, g, o. Returns y, h_n, c_n, tanh(c̃), h_prev_all, c_prev_all.
 
@@ -154,7 +275,11 @@ std::vector<Tensor> lstm_forward(Tensor Gx, const Tensor& h0, const Tensor& c0, 
   TORCH_CHECK(Gx.is_contiguous() && h0.is_contiguous() && c0.is_contiguous() && W_hh.is_contiguous(),
               "lstm_forward: contiguous inputs expected");
   const int64_t T = Gx.size(0), B = Gx.size(1), H = h0.size(1), G = 4 * H;
+  check_shapes("lstm_forward", Gx, h0, W_hh, 4);
+  TORCH_CHECK(c0.sizes() == h0.sizes(), "lstm_forward: c0 must be (B, H)");
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o), u_c = opt(uc_o);
+  check_extras("lstm_forward", Gx, H, mask, d, u_h);
+  check_extras("lstm_forward", Gx, H, mask, d, u_c);
   Tensor y = at::empty({T, B, H}, Gx.options());
   Tensor tanh_c = at::empty({T, B, H}, Gx.options());
   Tensor h_prev_all = at::empty({T, B, H}, Gx.options());   // h_{t-1} as seen by step t
@@ -176,6 +301,7 @@ std::vector<Tensor> lstm_forward(Tensor Gx, const Tensor& h0, const Tensor& c0, 
     over_batch(B, [&](int64_t b0, int64_t b1) {
       const int64_t nb = b1 - b0;
       std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::vector<scalar_t> mrow(H);   // m_t repeated: the update weight without zoneout
       const int64_t t0 = step_time(0, T, reverse);
       std::memcpy(hp_all + (t0 * B + b0) * H, h0p + b0 * H, nb * H * sizeof(scalar_t));
       std::memcpy(cp_all + (t0 * B + b0) * H, c0p + b0 * H, nb * H * sizeof(scalar_t));
@@ -211,24 +337,9 @@ std::vector<Tensor> lstm_forward(Tensor Gx, const Tensor& h0, const Tensor& c0, 
             for (int64_t j = 0; j < G; ++j) a[j] = scalar_t(0);   // dG is 0 there; keep it finite
             continue;
           }
-          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
-          const scalar_t* uc = ucp ? ucp + row * H : nullptr;
-          for (int64_t j = 0; j < H; ++j) {
-            const scalar_t i = sigmoid(a[j]), f = sigmoid(a[H + j]);
-            const scalar_t g = tanh_(a[2 * H + j]), o = sigmoid(a[3 * H + j]);
-            a[j] = i;
-            a[H + j] = f;
-            a[2 * H + j] = g;
-            a[3 * H + j] = o;
-            const scalar_t c_tilde = f * c_prev[j] + i * g;
-            const scalar_t tanh_c_tilde = tanh_(c_tilde);
-            const scalar_t h_tilde = o * tanh_c_tilde;
-            tc[j] = tanh_c_tilde;
-            const scalar_t h_new = lerp(h_prev[j], h_tilde, uh ? uh[j] : m);
-            c[j] = lerp(c_prev[j], c_tilde, uc ? uc[j] : m);
-            h[j] = h_new;
-            yb[j] = m * h_new;
-          }
+          const scalar_t* uh = uhp ? uhp + row * H : fill_row(mrow.data(), m, H);
+          const scalar_t* uc = ucp ? ucp + row * H : uh == mrow.data() ? uh : fill_row(mrow.data(), m, H);
+          lstm_forward_row(a, a + H, a + 2 * H, a + 3 * H, c_prev, h_prev, uh, uc, m, tc, c, h, yb, H);
         }
       }
     });
@@ -243,6 +354,9 @@ std::vector<Tensor> lstm_backward(const Tensor& dy, const Tensor& dh_n, const Te
                                   const c10::optional<Tensor>& uh_o, const c10::optional<Tensor>& uc_o,
                                   bool reverse) {
   const int64_t T = gates.size(0), B = gates.size(1), H = W_hh.size(1), G = 4 * H;
+  TORCH_CHECK(dy.dim() == 3 && dy.size(0) == T && dy.size(1) == B && dy.size(2) == H && dh_n.numel() == B * H &&
+                  dy.scalar_type() == gates.scalar_type() && dh_n.scalar_type() == gates.scalar_type(),
+              "lstm_backward: dy must be (T, B, H) and dh_n (B, H) in the saved dtype");
   Tensor dy_c = dy.contiguous();
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o), u_c = opt(uc_o);
   Tensor dG = at::empty({T, B, G}, gates.options());
@@ -261,6 +375,7 @@ std::vector<Tensor> lstm_backward(const Tensor& dy, const Tensor& dh_n, const Te
     over_batch(B, [&](int64_t b0, int64_t b1) {
       const int64_t nb = b1 - b0;
       std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::vector<scalar_t> mrow(H);   // m_t repeated: the update weight without zoneout
       scalar_t* dh = dhp + b0 * H;
       scalar_t* dc = dcp + b0 * H;
       for (int64_t k = T - 1; k >= 0; --k) {
@@ -273,27 +388,12 @@ std::vector<Tensor> lstm_backward(const Tensor& dy, const Tensor& dh_n, const Te
           const scalar_t* tc = tcp + row * H;
           const scalar_t* c_prev = cpp + row * H;
           const scalar_t* dy_t = dyp + row * H;
-          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
-          const scalar_t* uc = ucp ? ucp + row * H : nullptr;
-          scalar_t* dgb = dG_t + b * G;
-          scalar_t* dhb = dh + b * H;
-          scalar_t* dcb = dc + b * H;
           const scalar_t m = mp ? mp[row] : scalar_t(1);
-          for (int64_t j = 0; j < H; ++j) {
-            const scalar_t i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
-            const scalar_t dh_t = dhb[j] + m * dy_t[j];
-            const scalar_t dh_cell = (uh ? uh[j] : m) * dh_t;
-            const scalar_t dc_cell = (uc ? uc[j] : m) * dcb[j];
-            const scalar_t d_o = dh_cell * tc[j];
-            const scalar_t dc_tilde = dc_cell + dh_cell * o * (1 - tc[j] * tc[j]);
-            const scalar_t d_i = dc_tilde * g, d_f = dc_tilde * c_prev[j], d_g = dc_tilde * i;
-            dgb[j] = d_i * (i * (1 - i));
-            dgb[H + j] = d_f * (f * (1 - f));
-            dgb[2 * H + j] = d_g * (1 - g * g);
-            dgb[3 * H + j] = d_o * (o * (1 - o));
-            dcb[j] = dc_tilde * f + (dcb[j] - dc_cell);
-            dhb[j] = dh_t - dh_cell;   // what skips the cell; the cell's part is added below
-          }
+          const scalar_t* uh = uhp ? uhp + row * H : fill_row(mrow.data(), m, H);
+          const scalar_t* uc = ucp ? ucp + row * H : uh == mrow.data() ? uh : fill_row(mrow.data(), m, H);
+          scalar_t* dgb = dG_t + b * G;
+          lstm_backward_row(a, a + H, a + 2 * H, a + 3 * H, tc, c_prev, dy_t, uh, uc, m, dgb, dgb + H, dgb + 2 * H,
+                            dgb + 3 * H, dh + b * H, dc + b * H, H);
         }
         if (dp) {   // dh += d ⊙ (dG_t W_hh)
           gemm(false, false, nb, H, G, dG_t, G, whh, H, scalar_t(0), scratch.data(), H);
@@ -317,7 +417,11 @@ std::vector<Tensor> gru_forward(Tensor A, const Tensor& h0, const Tensor& W_hh, 
                                 const c10::optional<Tensor>& uh_o, bool reverse) {
   TORCH_CHECK(A.is_contiguous() && h0.is_contiguous() && W_hh.is_contiguous(), "gru_forward: contiguous inputs expected");
   const int64_t T = A.size(0), B = A.size(1), H = h0.size(1), G = 3 * H;
+  check_shapes("gru_forward", A, h0, W_hh, 3);
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o), b_hh = opt(b_hh_o);
+  check_extras("gru_forward", A, H, mask, d, u_h);
+  TORCH_CHECK(!b_hh.defined() || (b_hh.numel() == G && b_hh.scalar_type() == A.scalar_type()),
+              "gru_forward: b_hh must be (3H,)");
   Tensor y = at::empty({T, B, H}, A.options());
   Tensor R_n = at::empty({T, B, H}, A.options());
   Tensor h_prev_all = at::empty({T, B, H}, A.options());
@@ -337,6 +441,7 @@ std::vector<Tensor> gru_forward(Tensor A, const Tensor& h0, const Tensor& W_hh, 
       const int64_t nb = b1 - b0;
       std::vector<scalar_t> R(nb * G);   // this thread's W_hh (d ⊙ h_{t-1}) + b_hh for one step
       std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::vector<scalar_t> mrow(H);   // m_t repeated: the update weight without zoneout
       std::memcpy(hp_all + (step_time(0, T, reverse) * B + b0) * H, h0p + b0 * H, nb * H * sizeof(scalar_t));
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = step_time(k, T, reverse);
@@ -368,20 +473,8 @@ std::vector<Tensor> gru_forward(Tensor A, const Tensor& h0, const Tensor& W_hh, 
             for (int64_t j = 0; j < G; ++j) a[j] = scalar_t(0);
             continue;
           }
-          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
-          for (int64_t j = 0; j < H; ++j) {
-            const scalar_t r = sigmoid(a[j] + r_[j]);
-            const scalar_t z = sigmoid(a[H + j] + r_[H + j]);
-            const scalar_t n = tanh_(a[2 * H + j] + r * r_[2 * H + j]);
-            a[j] = r;
-            a[H + j] = z;
-            a[2 * H + j] = n;
-            rn[j] = r_[2 * H + j];
-            const scalar_t h_tilde = lerp(n, h_prev[j], z);   // (1 - z) n + z h_{t-1}
-            const scalar_t h_new = lerp(h_prev[j], h_tilde, uh ? uh[j] : m);
-            h[j] = h_new;
-            yb[j] = m * h_new;
-          }
+          const scalar_t* uh = uhp ? uhp + row * H : fill_row(mrow.data(), m, H);
+          gru_forward_row(a, a + H, a + 2 * H, r_, r_ + H, r_ + 2 * H, rn, h_prev, uh, m, h, yb, H);
         }
       }
     });
@@ -394,6 +487,9 @@ std::vector<Tensor> gru_backward(const Tensor& dy, const Tensor& dh_n, const Ten
                                  const Tensor& h_prev_all, const Tensor& W_hh, const c10::optional<Tensor>& mask_o,
                                  const c10::optional<Tensor>& d_o, const c10::optional<Tensor>& uh_o, bool reverse) {
   const int64_t T = gates.size(0), B = gates.size(1), H = W_hh.size(1), G = 3 * H;
+  TORCH_CHECK(dy.dim() == 3 && dy.size(0) == T && dy.size(1) == B && dy.size(2) == H && dh_n.numel() == B * H &&
+                  dy.scalar_type() == gates.scalar_type() && dh_n.scalar_type() == gates.scalar_type(),
+              "gru_backward: dy must be (T, B, H) and dh_n (B, H) in the saved dtype");
   Tensor dy_c = dy.contiguous();
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o);
   Tensor dA = at::empty({T, B, G}, gates.options()), dR = at::empty({T, B, G}, gates.options());
@@ -412,6 +508,7 @@ std::vector<Tensor> gru_backward(const Tensor& dy, const Tensor& dh_n, const Ten
     over_batch(B, [&](int64_t b0, int64_t b1) {
       const int64_t nb = b1 - b0;
       std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::vector<scalar_t> mrow(H);   // m_t repeated: the update weight without zoneout
       scalar_t* dh = dhp + b0 * H;
       for (int64_t k = T - 1; k >= 0; --k) {
         const int64_t t = step_time(k, T, reverse);
@@ -422,29 +519,12 @@ std::vector<Tensor> gru_backward(const Tensor& dy, const Tensor& dh_n, const Ten
           const scalar_t* rn = rnp + row * H;
           const scalar_t* h_prev = hpp + row * H;
           const scalar_t* dy_t = dyp + row * H;
-          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          const scalar_t* uh = uhp ? uhp + row * H : fill_row(mrow.data(), m, H);
           scalar_t* da = dAp + row * G;
           scalar_t* dr_ = dRp + row * G;
-          scalar_t* dhb = dh + b * H;
-          const scalar_t m = mp ? mp[row] : scalar_t(1);
-          for (int64_t j = 0; j < H; ++j) {
-            const scalar_t r = a[j], z = a[H + j], n = a[2 * H + j];
-            const scalar_t dh_t = dhb[j] + m * dy_t[j];
-            const scalar_t dh_cell = (uh ? uh[j] : m) * dh_t;
-            const scalar_t dn = dh_cell * (1 - z);
-            const scalar_t dz = dh_cell * (h_prev[j] - n);
-            const scalar_t dA_n = dn * (1 - n * n);
-            const scalar_t dr = dA_n * rn[j];
-            const scalar_t dA_r = dr * (r * (1 - r));
-            const scalar_t dA_z = dz * (z * (1 - z));
-            da[j] = dA_r;
-            da[H + j] = dA_z;
-            da[2 * H + j] = dA_n;
-            dr_[j] = dA_r;
-            dr_[H + j] = dA_z;
-            dr_[2 * H + j] = dA_n * r;
-            dhb[j] = dh_cell * z + (dh_t - dh_cell);
-          }
+          gru_backward_row(a, a + H, a + 2 * H, rn, h_prev, dy_t, uh, m, da, da + H, da + 2 * H, dr_, dr_ + H,
+                           dr_ + 2 * H, dh + b * H, H);
         }
         scalar_t* dR_t = dRp + row0 * G;
         if (dp) {   // dh += d ⊙ (dR_t W_hh)
@@ -468,7 +548,9 @@ std::vector<Tensor> elman_forward(Tensor Ax, const Tensor& h0, const Tensor& W_h
                                   bool relu) {
   TORCH_CHECK(Ax.is_contiguous() && h0.is_contiguous() && W_hh.is_contiguous(), "elman_forward: contiguous inputs expected");
   const int64_t T = Ax.size(0), B = Ax.size(1), H = h0.size(1);
+  check_shapes("elman_forward", Ax, h0, W_hh, 1);
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o);
+  check_extras("elman_forward", Ax, H, mask, d, u_h);
   Tensor y = at::empty({T, B, H}, Ax.options());
   Tensor h_prev_all = at::empty({T, B, H}, Ax.options());
   Tensor h_n = at::empty({B, H}, Ax.options());
@@ -484,6 +566,7 @@ std::vector<Tensor> elman_forward(Tensor Ax, const Tensor& h0, const Tensor& W_h
     over_batch(B, [&](int64_t b0, int64_t b1) {
       const int64_t nb = b1 - b0;
       std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::vector<scalar_t> mrow(H);   // m_t repeated: the update weight without zoneout
       std::memcpy(hp_all + (step_time(0, T, reverse) * B + b0) * H, h0p + b0 * H, nb * H * sizeof(scalar_t));
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = step_time(k, T, reverse);
@@ -515,9 +598,9 @@ std::vector<Tensor> elman_forward(Tensor Ax, const Tensor& h0, const Tensor& W_h
           } else {
             for (int64_t j = 0; j < H; ++j) a[j] = tanh_(a[j]);
           }
-          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
+          const scalar_t* uh = uhp ? uhp + row * H : fill_row(mrow.data(), m, H);
           for (int64_t j = 0; j < H; ++j) {
-            const scalar_t h_new = lerp(h_prev[j], a[j], uh ? uh[j] : m);
+            const scalar_t h_new = lerp(h_prev[j], a[j], uh[j]);
             h[j] = h_new;
             yb[j] = m * h_new;
           }
@@ -533,6 +616,9 @@ std::vector<Tensor> elman_backward(const Tensor& dy, const Tensor& dh_n, const T
                                    const c10::optional<Tensor>& mask_o, const c10::optional<Tensor>& d_o,
                                    const c10::optional<Tensor>& uh_o, bool reverse, bool relu) {
   const int64_t T = hs.size(0), B = hs.size(1), H = W_hh.size(1);
+  TORCH_CHECK(dy.dim() == 3 && dy.size(0) == T && dy.size(1) == B && dy.size(2) == H && dh_n.numel() == B * H &&
+                  dy.scalar_type() == hs.scalar_type() && dh_n.scalar_type() == hs.scalar_type(),
+              "elman_backward: dy must be (T, B, H) and dh_n (B, H) in the saved dtype");
   Tensor dy_c = dy.contiguous();
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o);
   Tensor da = at::empty({T, B, H}, hs.options());
@@ -548,6 +634,7 @@ std::vector<Tensor> elman_backward(const Tensor& dy, const Tensor& dh_n, const T
     over_batch(B, [&](int64_t b0, int64_t b1) {
       const int64_t nb = b1 - b0;
       std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::vector<scalar_t> mrow(H);   // m_t repeated: the update weight without zoneout
       scalar_t* dh = dhp + b0 * H;
       for (int64_t k = T - 1; k >= 0; --k) {
         const int64_t t = step_time(k, T, reverse);
@@ -556,13 +643,13 @@ std::vector<Tensor> elman_backward(const Tensor& dy, const Tensor& dh_n, const T
           const int64_t row = row0 + b;
           const scalar_t* h = hsp + row * H;
           const scalar_t* dy_t = dyp + row * H;
-          const scalar_t* uh = uhp ? uhp + row * H : nullptr;
           scalar_t* d_a = dap + row * H;
           scalar_t* dhb = dh + b * H;
           const scalar_t m = mp ? mp[row] : scalar_t(1);
+          const scalar_t* uh = uhp ? uhp + row * H : fill_row(mrow.data(), m, H);
           for (int64_t j = 0; j < H; ++j) {
             const scalar_t dh_t = dhb[j] + m * dy_t[j];
-            const scalar_t dh_cell = (uh ? uh[j] : m) * dh_t;
+            const scalar_t dh_cell = uh[j] * dh_t;
             const scalar_t act_grad = relu ? scalar_t(h[j] > 0) : 1 - h[j] * h[j];
             d_a[j] = dh_cell * act_grad;
             dhb[j] = dh_t - dh_cell;
