@@ -25,10 +25,10 @@ from rnnkit.tasks.baselines import naive_forecast, seasonal_naive_forecast
 from rnnkit.tasks.config import ForecastConfig
 from rnnkit.tasks.metrics import forecast_metrics, mase_scale
 from rnnkit.tasks.scaling import Standardizer
-from rnnkit.tasks.windows import SplitSpans, check_window_sizes, make_windows, split_spans, window_origins
+from rnnkit.tasks.windows import SplitSpans, check_window_sizes, input_windows, split_spans, window_origins
 
 __all__ = ["ForecastProblem", "ForecastResult", "prepare_forecast", "train_forecaster",
-           "forecast_windows", "score_forecasts", "load_forecast_series", "CALENDAR_COLUMNS"]
+           "forecast_inputs", "forecast_windows", "model_forecast", "score_forecasts", "load_forecast_series", "CALENDAR_COLUMNS"]
 
 CALENDAR_COLUMNS = ("doy_sin", "doy_cos")
 
@@ -120,11 +120,16 @@ def prepare_forecast(config: ForecastConfig, series: TimeSeriesData | None = Non
                            lookback=config.lookback, horizon=config.horizon)
 
 
+def forecast_inputs(problem: ForecastProblem, origins: np.ndarray) -> np.ndarray:
+    """Model inputs x (N, lookback, I): scaled rows t-lookback+1 .. t."""
+    scaled = problem.scaler.transform(problem.inputs)  # (N_rows, I)
+    return input_windows(scaled, origins, lookback=problem.lookback)
+
+
 def forecast_windows(problem: ForecastProblem, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Model inputs x (N, lookback, I) and training targets: scaled change of y over the horizon (N, H)."""
-    scaled = problem.scaler.transform(problem.inputs)  # (N_rows, I)
+    x = forecast_inputs(problem, origins)
     y = problem.target_values
-    x, _ = make_windows(scaled, scaled[:, 0], origins, lookback=problem.lookback, horizon=problem.horizon)
     steps = np.arange(1, problem.horizon + 1)
     future = y[origins[:, None] + steps[None, :]]  # (N, H)
     target = (future - y[origins][:, None]) / problem.target_std  # (N, H)
@@ -133,7 +138,7 @@ def forecast_windows(problem: ForecastProblem, origins: np.ndarray) -> tuple[np.
 
 def model_forecast(problem: ForecastProblem, model: Any, origins: np.ndarray) -> np.ndarray:
     """(N, horizon) forecasts in original units."""
-    x, _ = forecast_windows(problem, origins)
+    x = forecast_inputs(problem, origins)
     change = np.asarray(model.predict(x, batch_size=256), dtype=np.float64).reshape(len(origins), problem.horizon)
     return problem.target_values[origins][:, None] + problem.target_std * change
 

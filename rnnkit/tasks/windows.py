@@ -13,7 +13,7 @@ import numpy as np
 
 from rnnkit.data import DataError
 
-__all__ = ["SplitSpans", "split_spans", "window_origins", "check_window_sizes", "make_windows"]
+__all__ = ["SplitSpans", "split_spans", "window_origins", "check_window_sizes", "input_windows", "make_windows"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +62,12 @@ def check_window_sizes(length: int, *, lookback: int, horizon: int, train_rows: 
                         f"{source} ({train_rows} rows); use a shorter --lookback")
 
 
+def input_windows(inputs: np.ndarray, origins: np.ndarray, *, lookback: int) -> np.ndarray:
+    """inputs (N_rows, I) -> x (N, lookback, I) float32: the rows t-lookback+1 .. t of each origin t."""
+    steps_in = np.arange(-lookback + 1, 1)  # (lookback,)
+    return inputs[origins[:, None] + steps_in[None, :]].astype(np.float32)
+
+
 def make_windows(inputs: np.ndarray, targets: np.ndarray, origins: np.ndarray, *,
                  lookback: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     """Cut windows at `origins`.
@@ -69,8 +75,6 @@ def make_windows(inputs: np.ndarray, targets: np.ndarray, origins: np.ndarray, *
     inputs:  (N_rows, I) scaled input features; targets: (N_rows,) scaled target.
     returns  x (N, lookback, I) float32 and y (N, horizon) float32.
     """
-    steps_in = np.arange(-lookback + 1, 1)  # (lookback,)
     steps_out = np.arange(1, horizon + 1)  # (horizon,)
-    x = inputs[origins[:, None] + steps_in[None, :]]  # (N, lookback, I)
     y = targets[origins[:, None] + steps_out[None, :]]  # (N, horizon)
-    return x.astype(np.float32), y.astype(np.float32)
+    return input_windows(inputs, origins, lookback=lookback), y.astype(np.float32)

@@ -1,0 +1,82 @@
+"""Save a classification run to its folder; evaluate it again or label new sequences with it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rnnkit.data import DataError, SequenceData
+from rnnkit.tasks.classification import (ClassifyResult, classification_report, load_sequences, predict_classes,
+                                         scale_sequences)
+from rnnkit.tasks.config import ClassifyConfig
+from rnnkit.tasks.plots import plot_confusion_matrix, plot_history
+from rnnkit.tasks.runs import RunFolder, new_run_folder, write_run
+from rnnkit.tasks.scaling import Standardizer
+
+__all__ = ["save_classify_run", "evaluate_classify_run", "predict_classify_run"]
+
+
+def _predictions_frame(data: SequenceData, predicted: np.ndarray, probabilities: np.ndarray | None,
+                       labels: np.ndarray | None) -> pd.DataFrame:
+    frame = pd.DataFrame({"sequence": np.arange(len(predicted)),
+                          "length": [len(s) for s in data.test_sequences],
+                          "predicted": [data.class_names[k] for k in predicted]})
+    if labels is not None:
+        frame["actual"] = [data.class_names[k] for k in labels]
+    if probabilities is not None:
+        for k, name in enumerate(data.class_names):
+            frame[f"p_{name}"] = probabilities[:, k]
+    return frame
+
+
+def save_classify_run(result: ClassifyResult, out: str | Path) -> Path:
+    data = result.data
+    folder = new_run_folder(out, task="classify", data=result.config.data)
+    state = {"data_source": data.source, "class_names": list(data.class_names),
+             "channel_names": list(data.channel_names), "scaler": result.scaler.to_dict()}
+    metrics = {**result.metrics, "epochs_run": len(result.history.get("loss", []))}
+    write_run(folder, task="classify", config=result.config, state=state, metrics=metrics, model=result.model)
+    _predictions_frame(data, result.test_predictions, None, data.test_labels).to_csv(
+        folder / "test_predictions.csv", index=False)
+    test = result.metrics["test"]
+    plot_confusion_matrix(folder / "confusion_matrix.png", confusion=np.asarray(test["confusion_matrix"]),
+                          class_names=data.class_names,
+                          title=f"{data.name}: test accuracy {test['accuracy']:.3f} ({test['samples']} sequences)")
+    if result.history.get("loss"):
+        plot_history(folder / "loss.png", result.history)
+    return folder
+
+
+def _data_for_run(run: RunFolder, data: str | None) -> SequenceData:
+    config: ClassifyConfig = run.config
+    class_names = tuple(run.state["class_names"])
+    if data is not None:
+        config = dataclasses.replace(config, data=data)
+    # a new file is all "test"; the run's own data keeps its own split
+    sequences = load_sequences(config, class_names=class_names, test_fraction=0.0 if data is not None else None)
+    if sequences.num_channels != len(run.state["channel_names"]):
+        raise DataError(f"{sequences.name} has {sequences.num_channels} channels "
+                        f"({', '.join(sequences.channel_names)}); this model reads {len(run.state['channel_names'])} "
+                        f"({', '.join(run.state['channel_names'])})")
+    if tuple(sequences.class_names) != class_names:
+        raise DataError(f"{sequences.name} has classes {list(sequences.class_names)}; this model knows {list(class_names)}")
+    return sequences
+
+
+def evaluate_classify_run(run: RunFolder, *, data: str | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+    sequences = _data_for_run(run, data)
+    scaler = Standardizer.from_dict(run.state["scaler"])
+    predicted, probabilities = predict_classes(run.model(), scale_sequences(scaler, sequences.test_sequences))
+    report = classification_report(sequences.test_labels, predicted, sequences.class_names)
+    return report, _predictions_frame(sequences, predicted, probabilities, sequences.test_labels)
+
+
+def predict_classify_run(run: RunFolder, *, data: str | None = None) -> pd.DataFrame:
+    sequences = _data_for_run(run, data)
+    scaler = Standardizer.from_dict(run.state["scaler"])
+    predicted, probabilities = predict_classes(run.model(), scale_sequences(scaler, sequences.test_sequences))
+    return _predictions_frame(sequences, predicted, probabilities, sequences.test_labels)
