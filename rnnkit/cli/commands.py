@@ -1,0 +1,163 @@
+"""The subcommands: demo, train, evaluate, predict, datasets. Each returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rnnkit.cli._options import given_config_values
+from rnnkit.cli._output import classification_table, datasets_table, forecast_table, verdict
+from rnnkit.tasks.config import TASKS, ClassifyConfig, ForecastConfig, config_from_dict, read_config
+
+__all__ = ["demo", "train", "evaluate", "predict", "datasets", "DEMO_CONFIG"]
+
+#: the demo: next-day temp_max in Seattle from the last 4 weeks of weather and the day of the year
+DEMO_CONFIG = ForecastConfig(data="seattle_weather", target="temp_max", lookback=28, horizon=1)
+
+
+def _say(args: argparse.Namespace, text: str = "") -> None:
+    if not args.quiet:
+        print(text, flush=True)
+
+
+def _verbose(args: argparse.Namespace) -> int:
+    """fit's progress: a live bar on a terminal, a line per epoch otherwise, nothing with --quiet."""
+    if args.quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2
+
+
+def _model_name(config: Any) -> str:
+    return {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}[config.model]
+
+
+def _train_forecast(config: ForecastConfig, args: argparse.Namespace) -> Path:
+    from rnnkit.tasks.forecast_run import save_forecast_run
+    from rnnkit.tasks.forecasting import train_forecaster
+
+    start = time.perf_counter()
+    result = train_forecaster(config, verbose=_verbose(args))
+    folder = save_forecast_run(result, args.out)
+    problem, test = result.problem, result.metrics["test"]
+    times = problem.series.frame.index
+    first, last = result.test_origins[0] + 1, result.test_origins[-1] + config.horizon
+    name = _model_name(config)
+    _say(args, f"\n{problem.series.name}: forecast {problem.target}, {config.horizon} step(s) ahead from "
+               f"{config.lookback} steps of {', '.join(problem.input_columns)}")
+    _say(args, f"test span: {times[first]} .. {times[last]} ({test['windows']} windows), "
+               f"trained in {time.perf_counter() - start:.0f}s\n")
+    print(forecast_table(test, model_name=name))
+    print(verdict(test, model_name=name))
+    _say(args, f"\nrun folder: {folder}  (model.rnnkit, metrics.json, forecast.png, loss.png, config.toml)")
+    _say(args, f"repeat it:  rnnkit train --config {folder / 'config.toml'}")
+    return folder
+
+
+def _train_classify(config: ClassifyConfig, args: argparse.Namespace) -> Path:
+    from rnnkit.tasks.classification import train_classifier
+    from rnnkit.tasks.classify_run import save_classify_run
+
+    start = time.perf_counter()
+    result = train_classifier(config, verbose=_verbose(args))
+    folder = save_classify_run(result, args.out)
+    data, metrics = result.data, result.metrics
+    _say(args, f"\n{data.name}: {data.num_classes} classes, {data.num_channels} channels, "
+               f"{metrics['train_sequences']} train / {len(data.test_sequences)} test sequences of length "
+               f"{metrics['test_lengths']['min']}-{metrics['test_lengths']['max']}, trained in "
+               f"{time.perf_counter() - start:.0f}s\n")
+    print(classification_table(metrics["test"]))
+    _say(args, f"\nrun folder: {folder}  (model.rnnkit, metrics.json, confusion_matrix.png, loss.png, config.toml)")
+    _say(args, f"repeat it:  rnnkit train --config {folder / 'config.toml'}")
+    return folder
+
+
+def demo(args: argparse.Namespace) -> int:
+    _say(args, "rnnkit demo: an LSTM forecasts tomorrow's maximum temperature in Seattle (vega_datasets),\n"
+               "scored on the last 15% of days beside the naive and seasonal-naive forecasts.\n")
+    config = DEMO_CONFIG if args.seed is None else dataclasses.replace(DEMO_CONFIG, seed=args.seed)
+    _train_forecast(config, args)
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    values: dict[str, Any] = {}
+    task = args.task
+    if args.config is not None:
+        file_task, values = read_config(args.config)
+        if task is not None and task != file_task:
+            raise_mismatch = f"--task {task} disagrees with task = \"{file_task}\" in {args.config}"
+            from rnnkit.tasks.config import ConfigError
+
+            raise ConfigError(raise_mismatch)
+        task = file_task
+    task = task or "forecast"
+    values.update(given_config_values(args, task))
+    config = config_from_dict(TASKS[task], values)
+    (_train_forecast if task == "forecast" else _train_classify)(config, args)
+    return 0
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from rnnkit.tasks.runs import open_run
+
+    run = open_run(args.run, task=args.task)
+    overrides = {k: getattr(args, k) for k in ("fill", "time_column") if getattr(args, k, None) is not None}
+    if overrides and run.task == "classify":
+        overrides.pop("time_column", None)
+    if overrides:
+        run.config = dataclasses.replace(run.config, **overrides)
+    return run
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    run = _open(args)
+    name = _model_name(run.config)
+    where = args.data or run.config.data
+    if run.task == "forecast":
+        from rnnkit.tasks.forecast_run import evaluate_forecast_run
+
+        scores, _, frame = evaluate_forecast_run(run, data=args.data)
+        _say(args, f"{run.path}: {name} forecaster on the test span of {where} ({scores['windows']} windows)\n")
+        print(forecast_table(scores, model_name=name))
+        print(verdict(scores, model_name=name))
+    else:
+        from rnnkit.tasks.classify_run import evaluate_classify_run
+
+        report, frame = evaluate_classify_run(run, data=args.data)
+        _say(args, f"{run.path}: {name} classifier on the test sequences of {where}\n")
+        print(classification_table(report))
+    if args.output:
+        frame.to_csv(args.output, index=False)
+        _say(args, f"predictions written to {args.output}")
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    run = _open(args)
+    if run.task == "forecast":
+        from rnnkit.tasks.forecast_run import predict_forecast_run
+
+        frame = predict_forecast_run(run, data=args.data)
+    else:
+        from rnnkit.tasks.classify_run import predict_classify_run
+
+        frame = predict_classify_run(run, data=args.data)
+    output = Path(args.output) if args.output else run.path / "predictions.csv"
+    frame.to_csv(output, index=False)
+    if not args.quiet:
+        print(frame.head(10).to_string(index=False))
+        if len(frame) > 10:
+            print(f"... {len(frame) - 10} more rows")
+    _say(args, f"predictions written to {output}")
+    return 0
+
+
+def datasets(args: argparse.Namespace) -> int:
+    from rnnkit.data import list_datasets
+
+    print(datasets_table(list_datasets()))
+    return 0
