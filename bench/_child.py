@@ -148,6 +148,7 @@ class _KernelModule:
         ref = _native_module(torch, w)
         self.params = [ref.weight_ih_l0, ref.weight_hh_l0, ref.bias_ih_l0, ref.bias_hh_l0]
         self.cell, self.fn, self.H = w["cell"], fn, w["H"]
+        self.variant = w["variant"]
         self.torch = torch
 
     def parameters(self):
@@ -159,17 +160,20 @@ class _KernelModule:
         if state is None:
             h0 = x.new_zeros(B, self.H)
             state = (h0, h0) if self.cell == "lstm" else h0
+        kw = {}
+        if self.variant == "rd":   # one recurrent-dropout mask per sequence (Gal & Ghahramani 2016)
+            kw["recurrent_mask"] = torch.bernoulli(x.new_full((B, self.H), 0.75)) / 0.75
         if self.cell == "lstm":
-            y, h, c = self.fn(x, state[0], state[1], *self.params, None, False)
+            y, h, c = self.fn(x, state[0], state[1], *self.params, None, False, **kw)
             return y, (h, c)
         if self.cell == "gru":
-            return self.fn(x, state, *self.params, None, False)
-        return self.fn(x, state, *self.params, None, False, "tanh")
+            return self.fn(x, state, *self.params, None, False, **kw)
+        return self.fn(x, state, *self.params, None, False, "tanh", **kw)
 
 
 def _kernel_fn(w, compiled: bool):
-    if w["variant"] != "plain":
-        raise NotAvailable(f"no {'compiled' if compiled else 'Python'} kernel for variant {w['variant']!r}")
+    if w["variant"] == "ln":
+        raise NotAvailable(f"no {'compiled' if compiled else 'Python'} LayerNorm-LSTM kernel in this harness")
     _rnnkit()
     name = {"lstm": "lstm_sequence", "gru": "gru_sequence", "elman": "elman_sequence"}[w["cell"]]
     if compiled:
