@@ -11,7 +11,7 @@ import pandas as pd
 
 from rnnkit.data import DataError
 from rnnkit.tasks.config import ForecastConfig
-from rnnkit.tasks.forecasting import (ForecastProblem, ForecastResult, load_forecast_series, model_forecast,
+from rnnkit.tasks.forecasting import (CALENDAR_COLUMNS, ForecastProblem, ForecastResult, load_forecast_series, model_forecast,
                                       prepare_forecast, score_forecasts)
 from rnnkit.tasks.baselines import naive_forecast, seasonal_naive_forecast
 from rnnkit.tasks.plots import plot_forecast, plot_history
@@ -69,11 +69,12 @@ def save_forecast_run(result: ForecastResult, out: str | Path) -> Path:
 def _problem_for_run(run: RunFolder, data: str | None) -> ForecastProblem:
     """The run's problem on its own data (or on `data`), scaled with the run's saved scaler."""
     config: ForecastConfig = run.config
-    if data is not None:
-        config = dataclasses.replace(config, data=data)
-    series = load_forecast_series(config)
     saved = list(run.state["input_columns"])
-    derived = [c for c in saved if c in ("doy_sin", "doy_cos")]
+    derived = [c for c in saved if c in CALENDAR_COLUMNS]
+    if data is not None:  # the model fixes the columns, whatever the data's own defaults
+        features = tuple(c for c in saved if c not in derived)
+        config = dataclasses.replace(config, data=data, target=run.state["target"], features=features)
+    series = load_forecast_series(config)
     missing = [c for c in saved if c not in derived and c not in series.frame.columns]
     if missing:
         raise DataError(f"{series.name} lacks column {missing[0]!r} that this model reads; its columns are: "
@@ -106,9 +107,8 @@ def predict_forecast_run(run: RunFolder, *, data: str | None = None) -> pd.DataF
     steps = np.arange(1, config.horizon + 1)
     frame = pd.DataFrame({"step": steps, problem.target: forecast})
     if isinstance(index, pd.DatetimeIndex) and len(index) >= 3:
-        frequency = pd.infer_freq(index[-min(len(index), 30):])
-        if frequency is not None:
-            frame.insert(1, str(index.name or "time"),
-                         pd.date_range(index[-1], periods=config.horizon + 1, freq=frequency)[1:])
+        gaps = np.diff(index[-min(len(index), 10):].to_numpy())
+        if (gaps == gaps[-1]).all():  # regular steps: date the forecasts
+            frame.insert(1, str(index.name or "time"), index[-1] + gaps[-1] * steps)
     frame.insert(0, "origin", index[-1])
     return frame
