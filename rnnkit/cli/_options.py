@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 from rnnkit.tasks.config import TASKS, ConfigError, field_base_type, field_choices
 
-__all__ = ["Parser", "add_config_options", "given_config_values", "fields_by_task"]
+__all__ = ["Parser", "add_config_options", "fields_by_task", "given_config_values"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,7 +51,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         only = "" if len(owners) == len(TASKS) else f" [{'/'.join(owners)} only]"
         help_text = f"{_comment(cls, name)}{only} (default {defaults})"
         flag = "--" + name.replace("_", "-")
-        kwargs: dict[str, Any] = dict(dest=name, default=argparse.SUPPRESS, help=help_text)
+        kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
         choices = field_choices(annotation)
         if choices is not None:
             group.add_argument(flag, choices=choices, **kwargs)

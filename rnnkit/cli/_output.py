@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["forecast_table", "verdict", "classification_table", "datasets_table"]
+__all__ = ["classification_table", "datasets_table", "forecast_table", "verdict"]
 
 _NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive"}
 

@@ -10,10 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.cli._options import given_config_values
-from rnnkit.cli._output import classification_table, datasets_table, forecast_table, verdict
-from rnnkit.tasks.config import TASKS, ClassifyConfig, ForecastConfig, config_from_dict, read_config
+from rnnkit.cli._output import (
+    classification_table,
+    datasets_table,
+    forecast_table,
+    verdict,
+)
+from rnnkit.tasks.config import (
+    TASKS,
+    ClassifyConfig,
+    ForecastConfig,
+    config_from_dict,
+    read_config,
+)
 
-__all__ = ["demo", "train", "evaluate", "predict", "datasets", "DEMO_CONFIG"]
+__all__ = ["DEMO_CONFIG", "datasets", "demo", "evaluate", "predict", "train"]
 
 #: the demo: next-day temp_max in Seattle from the last 4 weeks of weather and the day of the year
 DEMO_CONFIG = ForecastConfig(data="seattle_weather", target="temp_max", lookback=28, horizon=1)

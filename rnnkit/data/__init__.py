@@ -8,24 +8,30 @@
 from rnnkit.data._errors import DataError, MissingProviderError
 from rnnkit.data.bundled import DatasetInfo, dataset_names, list_datasets, load_dataset
 from rnnkit.data.sequence_table import load_sequence_table
-from rnnkit.data.table import FILL_METHODS, FillMethod, check_numeric, load_series_table, read_table
+from rnnkit.data.table import (
+    FILL_METHODS,
+    FillMethod,
+    check_numeric,
+    load_series_table,
+    read_table,
+)
 from rnnkit.data.ts_format import read_ts_file
 from rnnkit.data.types import SequenceData, TimeSeriesData
 
 __all__ = [
-    "DataError",
-    "MissingProviderError",
-    "DatasetInfo",
-    "TimeSeriesData",
-    "SequenceData",
     "FILL_METHODS",
+    "DataError",
+    "DatasetInfo",
     "FillMethod",
+    "MissingProviderError",
+    "SequenceData",
+    "TimeSeriesData",
+    "check_numeric",
     "dataset_names",
     "list_datasets",
     "load_dataset",
-    "load_series_table",
     "load_sequence_table",
+    "load_series_table",
     "read_table",
     "read_ts_file",
-    "check_numeric",
 ]

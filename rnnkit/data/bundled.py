@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from rnnkit.data._errors import DataError, MissingProviderError
 from rnnkit.data.ts_format import read_ts_file
 from rnnkit.data.types import SequenceData, TimeSeriesData
 
-__all__ = ["DatasetInfo", "list_datasets", "load_dataset", "dataset_names"]
+__all__ = ["DatasetInfo", "dataset_names", "list_datasets", "load_dataset"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +49,7 @@ def _installed(package: str) -> bool:
 def _package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     assert spec is not None and spec.submodule_search_locations  # checked by _installed first
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 # ---- forecasting ---------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def load_dataset(name: str) -> TimeSeriesData | SequenceData:
     if key not in _REGISTRY:
         raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(_REGISTRY)} "
                         f"or a path to a .csv/.parquet file")
-    task, providers, _, loader = _REGISTRY[key]
+    _, providers, _, loader = _REGISTRY[key]
     if not any(_installed(p) for p in providers):
         raise MissingProviderError(dataset=key, package=providers[0])
     return loader()  # type: ignore[return-value]

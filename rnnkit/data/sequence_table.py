@@ -64,7 +64,7 @@ def load_sequence_table(path: str | Path, *, id_column: str, label_column: str,
         rng = np.random.default_rng(seed)
         for label in np.unique(y):
             members = rng.permutation(np.flatnonzero(y == label))
-            test_mask[members[: int(round(len(members) * test_fraction))]] = True
+            test_mask[members[: round(len(members) * test_fraction)]] = True
         if test_mask.all() or not test_mask.any():
             raise DataError(f"{source}: {len(y)} sequences are too few to split with test_fraction={test_fraction}")
     return SequenceData(

@@ -11,7 +11,7 @@ import pandas as pd
 from rnnkit.data._errors import DataError
 from rnnkit.data.types import TimeSeriesData
 
-__all__ = ["FillMethod", "FILL_METHODS", "read_table", "load_series_table", "check_numeric"]
+__all__ = ["FILL_METHODS", "FillMethod", "check_numeric", "load_series_table", "read_table"]
 
 FillMethod = Literal["none", "ffill", "interpolate", "drop"]
 FILL_METHODS: tuple[str, ...] = ("none", "ffill", "interpolate", "drop")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["TimeSeriesData", "SequenceData"]
+__all__ = ["SequenceData", "TimeSeriesData"]
 
 
 @dataclass(frozen=True, kw_only=True)

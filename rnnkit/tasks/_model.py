@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["build_model", "train_model", "save_model", "load_model", "MODEL_FILE"]
+__all__ = ["MODEL_FILE", "build_model", "load_model", "save_model", "train_model"]
 
 MODEL_FILE = "model.rnnkit"
 

@@ -22,8 +22,15 @@ from rnnkit.tasks import _model
 from rnnkit.tasks.config import ClassifyConfig
 from rnnkit.tasks.scaling import Standardizer
 
-__all__ = ["ClassifyResult", "load_sequences", "fit_channel_scaler", "scale_sequences",
-           "classification_report", "train_classifier", "predict_classes"]
+__all__ = [
+    "ClassifyResult",
+    "classification_report",
+    "fit_channel_scaler",
+    "load_sequences",
+    "predict_classes",
+    "scale_sequences",
+    "train_classifier",
+]
 
 
 @dataclass(kw_only=True)
@@ -77,7 +84,7 @@ def classification_report(labels: np.ndarray, predicted: np.ndarray, class_names
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[name] = {"precision": precision, "recall": recall, "f1": f1, "support": int(actual_k)}
     return {"accuracy": float((labels == predicted).mean()) if len(labels) else 0.0,
-            "samples": int(len(labels)), "per_class": per_class, "confusion_matrix": confusion.tolist()}
+            "samples": len(labels), "per_class": per_class, "confusion_matrix": confusion.tolist()}
 
 
 def _split_validation(data: SequenceData, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +92,7 @@ def _split_validation(data: SequenceData, fraction: float, seed: int) -> tuple[n
     if fraction <= 0:
         return np.arange(len(data.train_labels)), np.arange(0)
     rng = np.random.default_rng(seed)
-    val = [rng.permutation(np.flatnonzero(data.train_labels == k))[: int(round(fraction * np.sum(data.train_labels == k)))]
+    val = [rng.permutation(np.flatnonzero(data.train_labels == k))[: round(fraction * int(np.sum(data.train_labels == k)))]
            for k in range(data.num_classes)]
     val_index = np.sort(np.concatenate(val))
     return np.setdiff1d(np.arange(len(data.train_labels)), val_index), val_index
@@ -120,7 +127,7 @@ def train_classifier(config: ClassifyConfig, *, data: SequenceData | None = None
                                  metrics=["accuracy"])
     predicted, _ = predict_classes(model, scale_sequences(scaler, data.test_sequences))
     metrics = {"test": classification_report(data.test_labels, predicted, data.class_names),
-               "train_sequences": int(len(train_index)), "val_sequences": int(val_index.size),
+               "train_sequences": len(train_index), "val_sequences": int(val_index.size),
                "test_lengths": {"min": int(min(len(s) for s in data.test_sequences)),
                                 "max": int(max(len(s) for s in data.test_sequences))}}
     return ClassifyResult(config=config, data=data, scaler=scaler, model=model, history=history,

@@ -10,14 +10,19 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.data import DataError, SequenceData
-from rnnkit.tasks.classification import (ClassifyResult, classification_report, load_sequences, predict_classes,
-                                         scale_sequences)
+from rnnkit.tasks.classification import (
+    ClassifyResult,
+    classification_report,
+    load_sequences,
+    predict_classes,
+    scale_sequences,
+)
 from rnnkit.tasks.config import ClassifyConfig
 from rnnkit.tasks.plots import plot_confusion_matrix, plot_history
 from rnnkit.tasks.runs import RunFolder, new_run_folder, write_run
 from rnnkit.tasks.scaling import Standardizer
 
-__all__ = ["save_classify_run", "evaluate_classify_run", "predict_classify_run"]
+__all__ = ["evaluate_classify_run", "predict_classify_run", "save_classify_run"]
 
 
 def _predictions_frame(data: SequenceData, predicted: np.ndarray, probabilities: np.ndarray | None,

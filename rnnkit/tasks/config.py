@@ -7,17 +7,28 @@ of a run: an unknown key or a value of the wrong type is a `ConfigError` naming 
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import tomllib
+
 from rnnkit.data import DataError
 
-__all__ = ["ConfigError", "ForecastConfig", "ClassifyConfig", "TaskConfig", "config_from_dict",
-           "config_to_dict", "read_config", "write_config_toml", "field_choices", "field_base_type"]
+__all__ = [
+    "ClassifyConfig",
+    "ConfigError",
+    "ForecastConfig",
+    "TaskConfig",
+    "config_from_dict",
+    "config_to_dict",
+    "field_base_type",
+    "field_choices",
+    "read_config",
+    "write_config_toml",
+]
 
 ModelKind = Literal["lstm", "gru", "rnn"]
 Fill = Literal["none", "ffill", "interpolate", "drop"]

@@ -10,15 +10,22 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.data import DataError
-from rnnkit.tasks.config import ForecastConfig
-from rnnkit.tasks.forecasting import (CALENDAR_COLUMNS, ForecastProblem, ForecastResult, load_forecast_series, model_forecast,
-                                      prepare_forecast, score_forecasts)
 from rnnkit.tasks.baselines import naive_forecast, seasonal_naive_forecast
+from rnnkit.tasks.config import ForecastConfig
+from rnnkit.tasks.forecasting import (
+    CALENDAR_COLUMNS,
+    ForecastProblem,
+    ForecastResult,
+    load_forecast_series,
+    model_forecast,
+    prepare_forecast,
+    score_forecasts,
+)
 from rnnkit.tasks.plots import plot_forecast, plot_history
 from rnnkit.tasks.runs import RunFolder, new_run_folder, write_run
 from rnnkit.tasks.scaling import Standardizer
 
-__all__ = ["save_forecast_run", "evaluate_forecast_run", "predict_forecast_run", "forecast_frame"]
+__all__ = ["evaluate_forecast_run", "forecast_frame", "predict_forecast_run", "save_forecast_run"]
 
 
 def forecast_frame(problem: ForecastProblem, origins: np.ndarray, forecast: np.ndarray) -> pd.DataFrame:
@@ -80,7 +87,7 @@ def _problem_for_run(run: RunFolder, data: str | None) -> ForecastProblem:
         raise DataError(f"{series.name} lacks column {missing[0]!r} that this model reads; its columns are: "
                         f"{', '.join(series.columns)}")
     if derived and not isinstance(series.frame.index, pd.DatetimeIndex):
-        raise DataError(f"this model reads calendar inputs; give the data's date column with --time-column")
+        raise DataError("this model reads calendar inputs; give the data's date column with --time-column")
     problem = prepare_forecast(config, series)
     if list(problem.input_columns) != saved:
         raise DataError(f"{series.name}: the model reads columns {saved}; this data gives {list(problem.input_columns)}")

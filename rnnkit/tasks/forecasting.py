@@ -25,10 +25,26 @@ from rnnkit.tasks.baselines import naive_forecast, seasonal_naive_forecast
 from rnnkit.tasks.config import ForecastConfig
 from rnnkit.tasks.metrics import forecast_metrics, mase_scale
 from rnnkit.tasks.scaling import Standardizer
-from rnnkit.tasks.windows import SplitSpans, check_window_sizes, input_windows, split_spans, window_origins
+from rnnkit.tasks.windows import (
+    SplitSpans,
+    check_window_sizes,
+    input_windows,
+    split_spans,
+    window_origins,
+)
 
-__all__ = ["ForecastProblem", "ForecastResult", "prepare_forecast", "train_forecaster",
-           "forecast_inputs", "forecast_windows", "model_forecast", "score_forecasts", "load_forecast_series", "CALENDAR_COLUMNS"]
+__all__ = [
+    "CALENDAR_COLUMNS",
+    "ForecastProblem",
+    "ForecastResult",
+    "forecast_inputs",
+    "forecast_windows",
+    "load_forecast_series",
+    "model_forecast",
+    "prepare_forecast",
+    "score_forecasts",
+    "train_forecaster",
+]
 
 CALENDAR_COLUMNS = ("doy_sin", "doy_cos")
 
@@ -149,7 +165,7 @@ def score_forecasts(problem: ForecastProblem, origins: np.ndarray, forecast: np.
     steps = np.arange(1, problem.horizon + 1)
     actual = y[origins[:, None] + steps[None, :]]  # (N, H)
     scale = mase_scale(y[: problem.spans.train_stop])
-    scores = {"windows": int(len(origins)), "model": forecast_metrics(actual, forecast, scale=scale),
+    scores = {"windows": len(origins), "model": forecast_metrics(actual, forecast, scale=scale),
               "naive": forecast_metrics(actual, naive_forecast(y, origins, horizon=problem.horizon), scale=scale)}
     notes = []
     seasonal = seasonal_naive_forecast(y, origins, horizon=problem.horizon, season=problem.season)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mae", "rmse", "smape", "mase", "mase_scale", "forecast_metrics"]
+__all__ = ["forecast_metrics", "mae", "mase", "mase_scale", "rmse", "smape"]
 
 
 def mae(actual: np.ndarray, predicted: np.ndarray) -> float:

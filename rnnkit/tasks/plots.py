@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_forecast", "plot_confusion_matrix", "plot_history"]
+__all__ = ["plot_confusion_matrix", "plot_forecast", "plot_history"]
 
 
 def _pyplot():
@@ -24,8 +24,9 @@ def plot_forecast(path: str | Path, *, times: np.ndarray, actual: np.ndarray, fo
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(11, 4))
     axis.plot(times, actual, color="black", linewidth=1.6, label="actual")
-    styles = {"model": dict(color="tab:red", linewidth=1.4), "naive": dict(color="tab:blue", linewidth=0.9, alpha=0.7),
-              "seasonal_naive": dict(color="tab:green", linewidth=0.9, alpha=0.6)}
+    styles = {"model": {"color": "tab:red", "linewidth": 1.4},
+              "naive": {"color": "tab:blue", "linewidth": 0.9, "alpha": 0.7},
+              "seasonal_naive": {"color": "tab:green", "linewidth": 0.9, "alpha": 0.6}}
     for name, values in forecasts.items():
         axis.plot(times, values, label=name.replace("_", "-"), **styles.get(name, {}))
     axis.set_title(title)

@@ -19,9 +19,15 @@ from typing import Any
 
 from rnnkit.data import DataError
 from rnnkit.tasks import _model
-from rnnkit.tasks.config import TASKS, ConfigError, config_from_dict, read_config, write_config_toml
+from rnnkit.tasks.config import (
+    TASKS,
+    ConfigError,
+    config_from_dict,
+    read_config,
+    write_config_toml,
+)
 
-__all__ = ["RunFolder", "new_run_folder", "write_run", "open_run", "write_json"]
+__all__ = ["RunFolder", "new_run_folder", "open_run", "write_json", "write_run"]
 
 RUN_FILE = "run.json"
 
@@ -45,8 +51,9 @@ def new_run_folder(out: str | Path, *, task: str, data: str) -> Path:
 
 def write_run(folder: Path, *, task: str, config: Any, state: dict[str, Any], metrics: dict[str, Any],
               model: Any) -> None:
-    import rnnkit
     import torch
+
+    import rnnkit
 
     write_config_toml(config, folder / "config.toml", task=task)
     write_json(folder / RUN_FILE, {"task": task, "rnnkit_version": rnnkit.__version__,

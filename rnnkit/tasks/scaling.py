@@ -17,7 +17,7 @@ class Standardizer:
     std: np.ndarray  # (I,)
 
     @classmethod
-    def fit(cls, values: np.ndarray) -> "Standardizer":
+    def fit(cls, values: np.ndarray) -> Standardizer:
         """values: (N, I) training rows only: fitting on later rows would leak the future."""
         mean = values.mean(axis=0)
         std = values.std(axis=0)
@@ -37,5 +37,5 @@ class Standardizer:
         return {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, list[float]]) -> "Standardizer":
+    def from_dict(cls, data: dict[str, list[float]]) -> Standardizer:
         return cls(mean=np.asarray(data["mean"], dtype=np.float64), std=np.asarray(data["std"], dtype=np.float64))

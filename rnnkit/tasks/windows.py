@@ -13,7 +13,7 @@ import numpy as np
 
 from rnnkit.data import DataError
 
-__all__ = ["SplitSpans", "split_spans", "window_origins", "check_window_sizes", "input_windows", "make_windows"]
+__all__ = ["SplitSpans", "check_window_sizes", "input_windows", "make_windows", "split_spans", "window_origins"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,8 +37,8 @@ def split_spans(length: int, *, val_fraction: float, test_fraction: float) -> Sp
     if val_fraction + test_fraction >= 0.9:
         raise DataError(f"val_fraction + test_fraction must leave at least 10% to train; "
                         f"got {val_fraction} + {test_fraction}")
-    test_rows = int(round(length * test_fraction))
-    val_rows = int(round(length * val_fraction))
+    test_rows = round(length * test_fraction)
+    val_rows = round(length * val_fraction)
     return SplitSpans(length=length, train_stop=length - test_rows - val_rows, val_stop=length - test_rows)
 
 

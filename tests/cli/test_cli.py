@@ -49,7 +49,7 @@ def test_datasets(capsys):
 
 
 def test_python_dash_m():
-    done = subprocess.run([sys.executable, "-m", "rnnkit", "datasets"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "rnnkit", "datasets"], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0 and "seattle_weather" in done.stdout
 
 
@@ -101,7 +101,7 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, case, args, message)
     argv = [a.replace("{csv}", str(csv)) for a in args]
     if case == "classification data":
         pytest.importorskip("aeon")
-    code, out, err = run_cli(capsys, "train", "-q", "--out", str(tmp_path / "runs"), *argv)
+    code, _, err = run_cli(capsys, "train", "-q", "--out", str(tmp_path / "runs"), *argv)
     assert code == 2
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err

@@ -6,9 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkit.data import (DataError, MissingProviderError, SequenceData, TimeSeriesData, list_datasets,
-                         load_dataset, read_ts_file)
-from rnnkit.data import bundled
+from rnnkit.data import (
+    DataError,
+    MissingProviderError,
+    SequenceData,
+    TimeSeriesData,
+    bundled,
+    list_datasets,
+    load_dataset,
+    read_ts_file,
+)
 
 
 def test_seattle_weather_is_a_core_dataset():

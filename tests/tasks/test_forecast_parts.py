@@ -10,7 +10,12 @@ from rnnkit.data import DataError
 from rnnkit.tasks.baselines import naive_forecast, seasonal_naive_forecast
 from rnnkit.tasks.metrics import forecast_metrics, mase_scale, smape
 from rnnkit.tasks.scaling import Standardizer
-from rnnkit.tasks.windows import check_window_sizes, make_windows, split_spans, window_origins
+from rnnkit.tasks.windows import (
+    check_window_sizes,
+    make_windows,
+    split_spans,
+    window_origins,
+)
 
 
 def test_windows_match_a_plain_loop():

@@ -9,14 +9,28 @@ import pandas as pd
 import pytest
 
 from rnnkit.data import DataError, SequenceData
-from rnnkit.tasks import ClassifyConfig, ConfigError, ForecastConfig, prepare_forecast, train_forecaster
+from rnnkit.tasks import (
+    ClassifyConfig,
+    ConfigError,
+    ForecastConfig,
+    prepare_forecast,
+    train_forecaster,
+)
 from rnnkit.tasks.classification import classification_report, train_classifier
-from rnnkit.tasks.classify_run import evaluate_classify_run, predict_classify_run, save_classify_run
+from rnnkit.tasks.classify_run import (
+    evaluate_classify_run,
+    predict_classify_run,
+    save_classify_run,
+)
 from rnnkit.tasks.config import config_from_dict, read_config
-from rnnkit.tasks.forecast_run import evaluate_forecast_run, predict_forecast_run, save_forecast_run
+from rnnkit.tasks.forecast_run import (
+    evaluate_forecast_run,
+    predict_forecast_run,
+    save_forecast_run,
+)
 from rnnkit.tasks.runs import open_run
 
-SMALL = dict(lookback=7, units=8, epochs=2, batch_size=64, patience=0)
+SMALL = {"lookback": 7, "units": 8, "epochs": 2, "batch_size": 64, "patience": 0}
 
 
 def test_scaler_is_fitted_on_the_training_rows_only():
@@ -126,7 +140,7 @@ def test_classification_report_matches_sklearn():
     labels, predicted = rng.integers(0, 3, 50), rng.integers(0, 3, 50)
     report = classification_report(labels, predicted, ("a", "b", "c"))
     assert report["confusion_matrix"] == confusion_matrix(labels, predicted).tolist()
-    precision, recall, f1, support = precision_recall_fscore_support(labels, predicted, zero_division=0)
+    precision, recall, f1, _ = precision_recall_fscore_support(labels, predicted, zero_division=0)
     for k, name in enumerate("abc"):
         assert report["per_class"][name]["precision"] == pytest.approx(precision[k])
         assert report["per_class"][name]["recall"] == pytest.approx(recall[k])
