@@ -26,8 +26,8 @@ from rnnkit.tasks.config import (
 
 __all__ = ["DEMO_CONFIG", "datasets", "demo", "evaluate", "predict", "train"]
 
-#: the demo: next-day temp_max in Seattle from the last 4 weeks of weather and the day of the year
-DEMO_CONFIG = ForecastConfig(data="seattle_weather", target="temp_max", lookback=28, horizon=1)
+#: the demo: next-day temp_max in Seattle from the last 2 weeks of weather and the day of the year
+DEMO_CONFIG = ForecastConfig(data="seattle_weather", target="temp_max", lookback=14, horizon=1)
 
 
 def _say(args: argparse.Namespace, text: str = "") -> None:
@@ -40,6 +40,11 @@ def _verbose(args: argparse.Namespace) -> int:
     if args.quiet:
         return 0
     return 1 if sys.stdout.isatty() else 2
+
+
+def _when(stamp: Any) -> str:
+    """A date without a midnight time; a plain row number as is."""
+    return str(stamp.date()) if hasattr(stamp, "date") and getattr(stamp, "hour", 1) == 0 else str(stamp)
 
 
 def _model_name(config: Any) -> str:
@@ -59,7 +64,7 @@ def _train_forecast(config: ForecastConfig, args: argparse.Namespace) -> Path:
     name = _model_name(config)
     _say(args, f"\n{problem.series.name}: forecast {problem.target}, {config.horizon} step(s) ahead from "
                f"{config.lookback} steps of {', '.join(problem.input_columns)}")
-    _say(args, f"test span: {times[first]} .. {times[last]} ({test['windows']} windows), "
+    _say(args, f"test span: {_when(times[first])} .. {_when(times[last])} ({test['windows']} windows), "
                f"trained in {time.perf_counter() - start:.0f}s\n")
     print(forecast_table(test, model_name=name))
     print(verdict(test, model_name=name))

@@ -47,7 +47,7 @@ class ForecastConfig:
     features: tuple[str, ...] | None = None  # input columns (default: the dataset's; target always in)
     time_column: str | None = None  # CSV: a date column to sort by and to derive calendar inputs
     fill: Fill = "none"  # what to do with missing/non-numeric values
-    lookback: int = 28  # input steps per window
+    lookback: int = 14  # input steps per window
     horizon: int = 1  # steps forecast per window
     season: int | None = None  # seasonal period in steps (default: the dataset's, or 1 for a CSV)
     calendar_features: bool = True  # add sin/cos of the day of year when the index has dates
