@@ -117,15 +117,38 @@ def test_gradcheck(cell, options):
 
 @needs_build
 @pytest.mark.parametrize("cell", list(CELLS))
-def test_inference_path_matches(cell):
-    """Under no_grad the functions skip the autograd node; the numbers are the same."""
-    inputs, mask, kw = make_case(cell, torch.float32, lengths=True, zoneout=True)
+@pytest.mark.parametrize("options", ["plain", "lengths+reverse", "zoneout", "no-bias"])
+def test_inference_path_matches(cell, options):
+    """Under no_grad the functions skip the autograd node (and, without noise, run as one C++ call)."""
+    inputs, mask, kw = make_case(cell, torch.float32, lengths="lengths" in options, zoneout=options == "zoneout",
+                                 bias=options != "no-bias")
+    reverse = "reverse" in options
     with torch.no_grad():
-        fast = call(getattr(compiled, f"{cell}_sequence"), cell, inputs, mask, False, kw)
-        slow = call(getattr(py_kernels, f"{cell}_sequence"), cell, inputs, mask, False, kw)
+        fast = call(getattr(compiled, f"{cell}_sequence"), cell, inputs, mask, reverse, kw)
+        slow = call(getattr(py_kernels, f"{cell}_sequence"), cell, inputs, mask, reverse, kw)
     for a, b in zip(fast, slow):
         assert not a.requires_grad
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+@needs_build
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_streaming_one_step_per_call_matches_sequence(cell):
+    """B=1, T=1 calls fed their own state back equal one call over the whole sequence (the W4 use)."""
+    inputs, _, _ = make_case(cell, torch.float64, B=1)
+    x, state, params = inputs[0], inputs[1:-4], inputs[-4:]
+    fn = getattr(compiled, f"{cell}_sequence")
+    with torch.no_grad():
+        whole = call(fn, cell, [x, *state, *params], None, False, {})
+        s = list(state)
+        ys = []
+        for t in range(x.shape[0]):
+            out = call(fn, cell, [x[t:t + 1], *s, *params], None, False, {})
+            ys.append(out[0])
+            s = list(out[1:])
+    torch.testing.assert_close(torch.cat(ys), whole[0], rtol=1e-12, atol=1e-12)
+    for a, b in zip(s, whole[1:]):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
 @needs_build

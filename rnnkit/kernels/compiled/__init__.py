@@ -108,6 +108,9 @@ def lstm_sequence(
                                       zoneout_h=zoneout_h, zoneout_c=zoneout_c)
     if not _needs_graph(x, h0, c0, W_ih, W_hh, b_ih, b_hh, recurrent_mask):
         # inference: no autograd node, nothing kept for backward
+        if recurrent_mask is None and zoneout_h is None and zoneout_c is None:   # one C++ call (streaming)
+            y, h_n, c_n = ops().lstm_infer(x, h0, c0, W_ih, W_hh, b_ih, b_hh, _as_mask(mask, x), bool(reverse))
+            return y, h_n, c_n
         H = h0.shape[1]
         m = _as_mask(mask, x)
         d = None if recurrent_mask is None else recurrent_mask.contiguous()
@@ -175,6 +178,9 @@ def gru_sequence(
         return _py_gru.gru_sequence(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, recurrent_mask=recurrent_mask,
                                     zoneout_h=zoneout_h)
     if not _needs_graph(x, h0, W_ih, W_hh, b_ih, b_hh, recurrent_mask):
+        if recurrent_mask is None and zoneout_h is None:
+            y, h_n = ops().gru_infer(x, h0, W_ih, W_hh, b_ih, b_hh, _as_mask(mask, x), bool(reverse))
+            return y, h_n
         m = _as_mask(mask, x)
         d = None if recurrent_mask is None else recurrent_mask.contiguous()
         y, h_n, _ = _gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, m, reverse, d,
@@ -242,6 +248,10 @@ def elman_sequence(
         return _py_elman.elman_sequence(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity,
                                         recurrent_mask=recurrent_mask, zoneout_h=zoneout_h)
     if not _needs_graph(x, h0, W_ih, W_hh, b_ih, b_hh, recurrent_mask):
+        if recurrent_mask is None and zoneout_h is None:
+            y, h_n = ops().elman_infer(x, h0, W_ih, W_hh, b_ih, b_hh, _as_mask(mask, x), bool(reverse),
+                                       nonlinearity == "relu")
+            return y, h_n
         m = _as_mask(mask, x)
         d = None if recurrent_mask is None else recurrent_mask.contiguous()
         y, h_n, _ = _elman_forward(x, h0, W_ih, W_hh, b_ih, b_hh, m, reverse, nonlinearity, d,

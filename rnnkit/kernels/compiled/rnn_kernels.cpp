@@ -669,9 +669,69 @@ std::vector<Tensor> elman_backward(const Tensor& dy, const Tensor& dh_n, const T
   return {da, dh0};
 }
 
+
+// ---------------------------------------------------------------------------------------------------
+// Inference entry points (no autograd, e.g. streaming one step per call): the input projection
+// W_ih x + b runs here too, so a call from Python is one dispatcher call instead of four or five.
+
+Tensor project(const Tensor& x, const Tensor& W_ih, const c10::optional<Tensor>& b1_o,
+               const c10::optional<Tensor>& b2_o) {
+  TORCH_CHECK(x.dim() == 3 && W_ih.dim() == 2 && x.size(2) == W_ih.size(1) && x.scalar_type() == W_ih.scalar_type(),
+              "project: expected x (T, B, I) and W_ih (G, I) of one dtype; got ", x.sizes(), " and ", W_ih.sizes());
+  const int64_t T = x.size(0), B = x.size(1), I = x.size(2), G = W_ih.size(0);
+  Tensor xc = x.contiguous(), W = W_ih.contiguous(), b1 = opt(b1_o), b2 = opt(b2_o);
+  TORCH_CHECK((!b1.defined() || b1.numel() == G) && (!b2.defined() || b2.numel() == G), "project: biases must be (G,)");
+  Tensor Gx = at::empty({T, B, G}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "project", [&] {
+    scalar_t* out = Gx.data_ptr<scalar_t>();
+    const scalar_t* p1 = ptr_or_null<scalar_t>(b1);
+    const scalar_t* p2 = ptr_or_null<scalar_t>(b2);
+    if (p1) {
+      std::vector<scalar_t> bias(p1, p1 + G);   // b_ih + b_hh, added the way the Python kernels add it
+      if (p2) {
+        for (int64_t j = 0; j < G; ++j) bias[j] = p1[j] + p2[j];
+      }
+      for (int64_t r = 0; r < T * B; ++r) std::memcpy(out + r * G, bias.data(), G * sizeof(scalar_t));
+    }
+    gemm(false, true, T * B, G, I, xc.data_ptr<scalar_t>(), I, W.data_ptr<scalar_t>(), I, scalar_t(p1 ? 1 : 0),
+         out, G);
+  });
+  return Gx;
+}
+
+std::vector<Tensor> lstm_infer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& W_ih,
+                               const Tensor& W_hh, const c10::optional<Tensor>& b_ih, const c10::optional<Tensor>& b_hh,
+                               const c10::optional<Tensor>& mask, bool reverse) {
+  Tensor Gx = project(x, W_ih, b_ih, b_hh);
+  auto r = lstm_forward(Gx, h0.contiguous(), c0.contiguous(), W_hh.contiguous(), mask, {}, {}, {}, reverse);
+  return {r[0], r[1], r[2]};
+}
+
+std::vector<Tensor> gru_infer(const Tensor& x, const Tensor& h0, const Tensor& W_ih, const Tensor& W_hh,
+                              const c10::optional<Tensor>& b_ih, const c10::optional<Tensor>& b_hh,
+                              const c10::optional<Tensor>& mask, bool reverse) {
+  Tensor A = project(x, W_ih, b_ih, {});
+  auto r = gru_forward(A, h0.contiguous(), W_hh.contiguous(), b_hh, mask, {}, {}, reverse);
+  return {r[0], r[1]};
+}
+
+std::vector<Tensor> elman_infer(const Tensor& x, const Tensor& h0, const Tensor& W_ih, const Tensor& W_hh,
+                                const c10::optional<Tensor>& b_ih, const c10::optional<Tensor>& b_hh,
+                                const c10::optional<Tensor>& mask, bool reverse, bool relu) {
+  Tensor Ax = project(x, W_ih, b_ih, b_hh);
+  auto r = elman_forward(Ax, h0.contiguous(), W_hh.contiguous(), mask, {}, {}, reverse, relu);
+  return {r[0], r[1]};
+}
+
 }  // namespace
 
 TORCH_LIBRARY(rnnkit_compiled, m) {
+  m.def("lstm_infer(Tensor x, Tensor h0, Tensor c0, Tensor W_ih, Tensor W_hh, Tensor? b_ih, Tensor? b_hh, "
+        "Tensor? mask, bool reverse) -> Tensor[]");
+  m.def("gru_infer(Tensor x, Tensor h0, Tensor W_ih, Tensor W_hh, Tensor? b_ih, Tensor? b_hh, Tensor? mask, "
+        "bool reverse) -> Tensor[]");
+  m.def("elman_infer(Tensor x, Tensor h0, Tensor W_ih, Tensor W_hh, Tensor? b_ih, Tensor? b_hh, Tensor? mask, "
+        "bool reverse, bool relu) -> Tensor[]");
   m.def("lstm_forward(Tensor(a!) Gx, Tensor h0, Tensor c0, Tensor W_hh, Tensor? mask, Tensor? d, Tensor? u_h, "
         "Tensor? u_c, bool reverse) -> Tensor[]");
   m.def("lstm_backward(Tensor dy, Tensor dh_n, Tensor dc_n, Tensor gates, Tensor tanh_c, Tensor c_prev_all, "
@@ -687,6 +747,9 @@ TORCH_LIBRARY(rnnkit_compiled, m) {
 }
 
 TORCH_LIBRARY_IMPL(rnnkit_compiled, CPU, m) {
+  m.impl("lstm_infer", &lstm_infer);
+  m.impl("gru_infer", &gru_infer);
+  m.impl("elman_infer", &elman_infer);
   m.impl("lstm_forward", &lstm_forward);
   m.impl("lstm_backward", &lstm_backward);
   m.impl("gru_forward", &gru_forward);
