@@ -111,14 +111,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--impls", default=None, help="comma-separated implementation keys")
     ap.add_argument("--noise-threshold", type=float, default=0.25,
                     help="other processes' CPU (cores) above which a case is repeated and flagged")
-    ap.add_argument("--retries", type=int, default=2, help="re-runs of a noisy case (the quietest run is kept)")
-    ap.add_argument("--max-wait", type=float, default=20.0,
-                    help="seconds to wait for other processes to go quiet before each case")
+    ap.add_argument("--retries", type=int, default=None,
+                    help="re-runs of a noisy case, the quietest run kept (default 2; quick 0)")
+    ap.add_argument("--max-wait", type=float, default=None,
+                    help="seconds to wait for other processes to go quiet before each case (default 20; quick 2)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest"), help="output path without suffix")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per case")
     args = ap.parse_args(argv)
 
     repeats = args.repeats or (3 if args.quick else 7)
+    if args.retries is None:
+        args.retries = 0 if args.quick else 2
+    if args.max_wait is None:
+        args.max_wait = 2.0 if args.quick else 20.0
     min_repeat_s = args.min_repeat_s or (0.15 if args.quick else 0.3)
     workloads = WORKLOADS
     if args.workloads:
