@@ -50,7 +50,7 @@ def save_classify_run(result: ClassifyResult, out: str | Path) -> Path:
     test = result.metrics["test"]
     plot_confusion_matrix(folder / "confusion_matrix.png", confusion=np.asarray(test["confusion_matrix"]),
                           class_names=data.class_names,
-                          title=f"{data.name}: test accuracy {test['accuracy']:.3f} ({test['samples']} sequences)")
+                          title=f"{data.name}\ntest accuracy {test['accuracy']:.3f} ({test['samples']} sequences)")
     if result.history.get("loss"):
         plot_history(folder / "loss.png", result.history)
     return folder

@@ -41,7 +41,7 @@ def plot_forecast(path: str | Path, *, times: np.ndarray, actual: np.ndarray, fo
 def plot_confusion_matrix(path: str | Path, *, confusion: np.ndarray, class_names: tuple[str, ...], title: str) -> None:
     plt = _pyplot()
     K = len(class_names)
-    figure, axis = plt.subplots(figsize=(1.0 + 0.6 * K, 0.8 + 0.55 * K))
+    figure, axis = plt.subplots(figsize=(max(5.0, 1.6 + 0.6 * K), max(4.2, 1.4 + 0.55 * K)))
     image = axis.imshow(confusion, cmap="Blues")
     axis.set_xticks(range(K), class_names, rotation=45, ha="right")
     axis.set_yticks(range(K), class_names)
