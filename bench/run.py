@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> None:
                 res.update(derived(res, w, peak))
             results.append(res)
             print(summary_line(res), flush=True)
+            os.makedirs(os.path.dirname(args.out), exist_ok=True)
+            with open(args.out + ".partial.json", "w") as f:   # a long run interrupted still leaves its numbers
+                json.dump({"results": results}, f)
 
     meta = {
         "started_utc": started.isoformat(timespec="seconds"),
@@ -184,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
 
     with open(args.out + ".md", "w") as f:
         f.write(report.render(meta, workloads, impls, results))
+    if os.path.exists(args.out + ".partial.json"):
+        os.remove(args.out + ".partial.json")
     print(f"wrote {args.out}.md and {args.out}.json", flush=True)
 
 
