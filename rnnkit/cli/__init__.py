@@ -71,11 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2
+    import torch
+
+    previous_threads = torch.get_num_threads()
     try:
         if args.threads < 1:
             raise DataError(f"--threads must be >= 1; got {args.threads}")
-        import torch
-
         torch.set_num_threads(args.threads)
         return args.handler(args)
     except DataError as error:
@@ -84,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"rnnkit {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        torch.set_num_threads(previous_threads)  # main() may run inside a larger program (or a test session)
 
 
 if __name__ == "__main__":  # pragma: no cover
