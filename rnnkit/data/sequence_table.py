@@ -38,7 +38,9 @@ def load_sequence_table(path: str | Path, *, id_column: str, label_column: str,
     _require_columns(frame, channels, source=source, argument="features")
     if not channels:
         raise DataError(f"{source}: no feature columns besides {id_column!r} and {label_column!r}")
-    values = check_numeric(frame, channels, source=source, fill=fill if fill != "drop" else "none")
+    if fill == "drop":
+        raise DataError("fill='drop' would cut time steps out of sequences; use ffill or interpolate")
+    values = check_numeric(frame, channels, source=source, fill=fill)
 
     sequences: list[np.ndarray] = []
     labels: list[str] = []

@@ -48,6 +48,8 @@ def load_sequences(config: ClassifyConfig, *, class_names: tuple[str, ...] | Non
                    test_fraction: float | None = None) -> SequenceData:
     """The bundled dataset named by `config.data`, or the user's long-format file."""
     if "." in config.data or "/" in config.data:
+        if config.fill == "drop":
+            raise DataError("--fill drop would cut time steps out of sequences; use --fill ffill or interpolate")
         if config.id_column is None or config.label_column is None:
             raise DataError(f"--id-column and --label-column are required for a sequence file ({config.data}); "
                             f"each row is one time step of the sequence named in the id column")

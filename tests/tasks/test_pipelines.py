@@ -158,3 +158,14 @@ def test_classify_run_on_bundled_vowels(tmp_path):
     frame = predict_classify_run(run)
     assert frame.columns[:4].tolist() == ["sequence", "length", "predicted", "actual"]
     assert frame["length"].max() == 29
+
+
+def test_lengths_reach_the_recurrence_so_padding_changes_nothing():
+    """A short sequence gets the same prediction alone and in a batch padded to a longer one."""
+    data = _toy_sequences()
+    result = train_classifier(ClassifyConfig(units=8, epochs=1, batch_size=8), data=data)
+    short, long = data.test_sequences[0], data.test_sequences[9]  # lengths 3 and 12
+    assert len(short) < len(long)
+    alone = result.model.predict([short])
+    padded = result.model.predict([short, long])
+    np.testing.assert_allclose(padded[0], alone[0], rtol=1e-5, atol=1e-6)
