@@ -21,18 +21,23 @@ __all__ = ["load_sequence_table"]
 def load_sequence_table(path: str | Path, *, id_column: str, label_column: str,
                         features: tuple[str, ...] | None = None, fill: FillMethod = "none",
                         test_fraction: float = 0.25, seed: int = 0,
-                        class_names: tuple[str, ...] | None = None) -> SequenceData:
+                        class_names: tuple[str, ...] | None = None, labels_required: bool = True) -> SequenceData:
     """Group rows into sequences by `id_column` and split the sequences into train and test.
 
     features: channel columns (default: every column except the id and label).
     test_fraction: share of sequences held out, stratified by class, drawn with `seed`;
                    0 puts everything in `test_sequences` (for evaluating a trained model).
     class_names: fix the class order (a trained model's); unseen labels are then an error.
+    labels_required: False lets a file without the label column through (for prediction, with
+                     `class_names` given); its labels are then -1.
     """
     path = Path(path)
     frame = read_table(path)
     source = path.name
     _require_columns(frame, [id_column], source=source, argument="id_column")
+    unlabelled = not labels_required and class_names is not None and label_column not in frame.columns
+    if unlabelled:
+        frame = frame.assign(**{label_column: class_names[0]})
     _require_columns(frame, [label_column], source=source, argument="label_column")
     channels = list(features) if features else [c for c in frame.columns if c not in (id_column, label_column)]
     _require_columns(frame, channels, source=source, argument="features")
@@ -56,7 +61,7 @@ def load_sequence_table(path: str | Path, *, id_column: str, label_column: str,
     if unknown:
         raise DataError(f"{source}: label(s) {', '.join(unknown)} in {label_column!r} are not classes of "
                         f"this model ({', '.join(names)})")
-    y = np.array([names.index(label) for label in labels], dtype=np.int64)
+    y = np.array([-1 if unlabelled else names.index(label) for label in labels], dtype=np.int64)
     if not 0.0 <= test_fraction < 1.0:
         raise DataError(f"test_fraction must be in [0, 1); got {test_fraction}")
     test_mask = np.zeros(len(y), dtype=bool)

@@ -45,7 +45,7 @@ class ClassifyResult:
 
 
 def load_sequences(config: ClassifyConfig, *, class_names: tuple[str, ...] | None = None,
-                   test_fraction: float | None = None) -> SequenceData:
+                   test_fraction: float | None = None, labels_required: bool = True) -> SequenceData:
     """The bundled dataset named by `config.data`, or the user's long-format file."""
     if "." in config.data or "/" in config.data:
         if config.fill == "drop":
@@ -56,7 +56,7 @@ def load_sequences(config: ClassifyConfig, *, class_names: tuple[str, ...] | Non
         return load_sequence_table(config.data, id_column=config.id_column, label_column=config.label_column,
                                    features=config.features, fill=config.fill, seed=config.seed,
                                    test_fraction=config.test_fraction if test_fraction is None else test_fraction,
-                                   class_names=class_names)
+                                   class_names=class_names, labels_required=labels_required)
     data = load_dataset(config.data)
     if not isinstance(data, SequenceData):
         raise DataError(f"dataset {config.data!r} is for forecasting; use --task forecast or a classification "

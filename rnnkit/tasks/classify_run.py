@@ -56,13 +56,14 @@ def save_classify_run(result: ClassifyResult, out: str | Path) -> Path:
     return folder
 
 
-def _data_for_run(run: RunFolder, data: str | None) -> SequenceData:
+def _data_for_run(run: RunFolder, data: str | None, *, labels_required: bool = True) -> SequenceData:
     config: ClassifyConfig = run.config
     class_names = tuple(run.state["class_names"])
     if data is not None:
         config = dataclasses.replace(config, data=data)
     # a new file is all "test"; the run's own data keeps its own split
-    sequences = load_sequences(config, class_names=class_names, test_fraction=0.0 if data is not None else None)
+    sequences = load_sequences(config, class_names=class_names, test_fraction=0.0 if data is not None else None,
+                               labels_required=labels_required)
     if sequences.num_channels != len(run.state["channel_names"]):
         raise DataError(f"{sequences.name} has {sequences.num_channels} channels "
                         f"({', '.join(sequences.channel_names)}); this model reads {len(run.state['channel_names'])} "
@@ -81,7 +82,9 @@ def evaluate_classify_run(run: RunFolder, *, data: str | None = None) -> tuple[d
 
 
 def predict_classify_run(run: RunFolder, *, data: str | None = None) -> pd.DataFrame:
-    sequences = _data_for_run(run, data)
+    """Label every test sequence of the run's data, or every sequence of `data` (labels optional there)."""
+    sequences = _data_for_run(run, data, labels_required=False)
     scaler = Standardizer.from_dict(run.state["scaler"])
     predicted, probabilities = predict_classes(run.model(), scale_sequences(scaler, sequences.test_sequences))
-    return _predictions_frame(sequences, predicted, probabilities, sequences.test_labels)
+    labels = None if (sequences.test_labels < 0).any() else sequences.test_labels
+    return _predictions_frame(sequences, predicted, probabilities, labels)

@@ -156,6 +156,12 @@ def test_classify_from_a_csv(capsys, tmp_path):
     code, out, err = run_cli(capsys, "predict", str(folder), "--data", str(path))
     assert code == 0, err
     assert len(pd.read_csv(folder / "predictions.csv")) == 40
+    unlabelled = tmp_path / "new.csv"
+    pd.DataFrame(rows).drop(columns="activity").to_csv(unlabelled, index=False)
+    code, _, err = run_cli(capsys, "predict", str(folder), "--data", str(unlabelled), "-o", str(tmp_path / "p.csv"))
+    assert code == 0, err
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert "actual" not in predictions and set(predictions["predicted"]) <= {"down", "up"}
     code, _, err = run_cli(capsys, "evaluate", str(folder), "--task", "forecast")
     assert code == 2 and "holds a classify model" in err
 
