@@ -37,7 +37,8 @@ def build_parser() -> Parser:
     train = sub.add_parser("train", parents=[common], help="train a forecaster or classifier; writes a run folder",
                            description="Train on a bundled dataset (`rnnkit datasets`) or a .csv/.parquet file. "
                            "Options may come from --config FILE.toml (same keys, plus task = ...); flags override it.")
-    train.add_argument("--task", choices=("forecast", "classify"), default=None, help="default: forecast")
+    train.add_argument("--task", choices=("forecast", "classify"), default=None,
+                       help="default: the bundled dataset's task, else forecast")
     train.add_argument("--config", default=None, metavar="FILE", help="TOML (or JSON) file of run options")
     train.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
     add_config_options(train)

@@ -110,11 +110,21 @@ def train(args: argparse.Namespace) -> int:
 
             raise ConfigError(raise_mismatch)
         task = file_task
-    task = task or "forecast"
+    task = task or _task_of(getattr(args, "data", None)) or "forecast"
     values.update(given_config_values(args, task))
     config = config_from_dict(TASKS[task], values)
     (_train_forecast if task == "forecast" else _train_classify)(config, args)
     return 0
+
+
+def _task_of(data: str | None) -> str | None:
+    """The task of a bundled dataset, so `rnnkit train --data japanese_vowels` needs no --task."""
+    from rnnkit.data import dataset_names, list_datasets
+
+    key = (data or "").strip().lower().replace("-", "_")
+    if key not in dataset_names():
+        return None
+    return next(info.task for info in list_datasets() if info.name == key)
 
 
 def _open(args: argparse.Namespace) -> Any:

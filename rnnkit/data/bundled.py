@@ -105,10 +105,15 @@ def _sunspots() -> TimeSeriesData:
 
 
 def _uea(problem: str, name: str, channel_names: tuple[str, ...], description: str) -> SequenceData:
-    provider = next((p for p in ("aeon", "sktime") if _installed(p)), None)
-    if provider is None:
+    installed = [p for p in ("aeon", "sktime") if _installed(p)]
+    if not installed:
         raise MissingProviderError(dataset=name, package="aeon")
-    folder = _package_dir(provider) / "datasets" / "data" / problem
+    folders = {p: _package_dir(p) / "datasets" / "data" / problem for p in installed}
+    provider = next((p for p, folder in folders.items() if (folder / f"{problem}_TRAIN.ts").is_file()), None)
+    if provider is None:
+        raise DataError(f"{' and '.join(installed)} is installed but ships no {problem}_TRAIN.ts under "
+                        f"datasets/data/{problem}; upgrade it (`pip install -U aeon`)")
+    folder = folders[provider]
     train_x, train_raw, class_names = read_ts_file(folder / f"{problem}_TRAIN.ts")
     test_x, test_raw, _ = read_ts_file(folder / f"{problem}_TEST.ts")
     index = {label: i for i, label in enumerate(class_names)}

@@ -94,7 +94,7 @@ def _bad_csv(tmp_path: Path) -> Path:
     ("lookback too long", ["--lookback", "2000"], "lookback=2000 + horizon=1 is longer than the series"),
     ("unknown dataset", ["--data", "weather"], "unknown dataset 'weather'"),
     ("other task's option", ["--id-column", "id"], "--id-column is an option of --task classify"),
-    ("classification data", ["--data", "basic_motions"], "is for sequence classification"),
+    ("classification data", ["--task", "forecast", "--data", "basic_motions"], "is for sequence classification"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, case, args, message):
     csv = _bad_csv(tmp_path)
