@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnkit.data import DataError, TimeSeriesData, load_dataset, load_series_table
+from rnnkit.data import DataError, TimeSeriesData, load_dataset, load_series_table, read_table
 from rnnkit.tasks import _model
 from rnnkit.tasks.baselines import naive_forecast, seasonal_naive_forecast
 from rnnkit.tasks.config import ForecastConfig
@@ -92,7 +92,9 @@ def load_forecast_series(config: ForecastConfig) -> TimeSeriesData:
     if "." in config.data or "/" in config.data:
         target = config.target
         if target is None:
-            raise DataError(f"--target is required for a data file ({config.data}); name the column to forecast")
+            columns = ", ".join(map(str, read_table(config.data).columns))  # also: a missing file fails here
+            raise DataError(f"--target is required for a data file ({config.data}); name the column to forecast, "
+                            f"one of: {columns}")
         return load_series_table(config.data, target=target, features=config.features,
                                  time_column=config.time_column, fill=config.fill, season=config.season or 1)
     series = load_dataset(config.data)
