@@ -42,7 +42,7 @@ class RecurrentLayer(Layer):
         return_state: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
-        backend: str = "kernel",
+        backend: str = "auto",
         name: str | None = None,
         input_shape: Any = None,
     ) -> None:

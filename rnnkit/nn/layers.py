@@ -6,8 +6,10 @@ order i, f, g, o and r, z, n), and ``forward(input, hx=None)`` returning ``(outp
 ``step()`` for one time step at a time, keyword-only ``recurrent_dropout=`` (Gal & Ghahramani 2016: one
 mask per sequence on h_{t-1} where it enters W_hh) and ``zoneout=`` (Krueger et al. 2017: each unit keeps
 its previous value with probability z in training, and the expectation z h_{t-1} + (1-z) h̃_t at
-inference; for the LSTM both h and c), both off by default, and ``backend=`` ("kernel": hand-derived BPTT;
-"reference": the per-step autograd loop).
+inference; for the LSTM both h and c), both off by default, and ``backend=``: "kernel" (our hand-derived
+BPTT; its time loop compiled in C++ where a compiler is available, the PyTorch kernels otherwise),
+"reference" (the per-step autograd loop), "native" (torch.nn's layer on the same parameters), or "auto"
+(the default: the kernel, or native where it covers the call and is measured faster; see ``path_for``).
 
 One departure on purpose: a 2-D input is an error, not torch.nn's "unbatched" form, because a batch
 whose feature axis is missing looks the same; the error says which fix applies.
@@ -23,7 +25,8 @@ import torch
 
 from rnnkit._checks import check_choice
 from rnnkit.cells.steps import elman_step, gru_step, lstm_step
-from rnnkit.kernels import NONLINEARITIES, elman_sequence, gru_sequence, lstm_sequence
+from rnnkit.kernels import NONLINEARITIES
+from rnnkit.kernels.compiled import elman_sequence, gru_sequence, lstm_sequence
 from rnnkit.nn.recurrent import RecurrentLayer
 
 __all__ = ["RNN", "LSTM", "GRU"]
@@ -33,7 +36,7 @@ class RNN(RecurrentLayer):
     r"""Elman RNN: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``, act = tanh or relu.
 
     Args: input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-    dropout=0.0, bidirectional=False; keyword-only recurrent_dropout=0.0, zoneout=0.0, backend="kernel",
+    dropout=0.0, bidirectional=False; keyword-only recurrent_dropout=0.0, zoneout=0.0, backend="auto",
     device, dtype.
     """
 
@@ -54,7 +57,7 @@ class RNN(RecurrentLayer):
         *,
         recurrent_dropout: float = 0.0,
         zoneout: float = 0.0,
-        backend: str = "kernel",
+        backend: str = "auto",
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -94,6 +97,7 @@ class LSTM(RecurrentLayer):
     gate_count = 4
     state_count = 2
     native_class = torch.nn.LSTM
+    native_from_hidden_size = 512
 
     def _sequence(self, x, state, weights, mask, reverse, noise):
         zoneout_h, zoneout_c = noise.zoneout or (None, None)

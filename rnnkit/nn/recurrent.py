@@ -33,7 +33,7 @@ from rnnkit.cells.loop import run_steps
 
 __all__ = ["RecurrentLayer", "BACKENDS", "Noise", "detach_state"]
 
-BACKENDS = ("kernel", "reference", "native")
+BACKENDS = ("auto", "kernel", "reference", "native")
 State = tuple[Tensor, ...]
 
 
@@ -55,6 +55,9 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
     gate_count: int = 1
     state_count: int = 1
     native_class: type[nn.Module] | None = None        # torch.nn's twin, for backend="native"
+    # backend="auto" on CPU hands layers this wide to torch.nn's twin, measured faster there
+    # (bench/results/latest.md: W2, LSTM H512, compiled kernel 0.94x native); None: never.
+    native_from_hidden_size: int | None = None
 
     def __init__(
         self,
@@ -68,7 +71,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         *,
         recurrent_dropout: float = 0.0,
         zoneout: float = 0.0,
-        backend: str = "kernel",
+        backend: str = "auto",
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -152,7 +155,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
                               ("recurrent_dropout", 0.0), ("zoneout", 0.0)):
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
-        if self.backend != "kernel":
+        if self.backend != "auto":
             s += f", backend={self.backend!r}"
         return s
 
@@ -174,7 +177,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
                 steps = torch.arange(T).unsqueeze(1)                          # (T, 1)
                 mask = (steps < lengths.unsqueeze(0)).to(device=x.device, dtype=x.dtype)   # (T, B)
         state = self._initial_state(hx, B, x)                                 # each (L*D, B, H)
-        if self.backend == "native":
+        if self.path_for(x) == "native":
             output, h_n = self._native_forward(x, state, lengths if mask is not None else None)
         else:
             output, h_n = self._own_forward(x, state, mask)
@@ -183,6 +186,19 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         if packed is not None:
             output = _repack(output, lengths, packed, self.batch_first)
         return output, self._public_state(h_n)
+
+    def path_for(self, x: Tensor) -> str:
+        """Which implementation runs this call: "kernel" (our hand-derived BPTT, compiled where it can be
+        built), "reference" (the per-step autograd loop) or "native" (torch.nn's layer on our parameters).
+
+        backend="auto" takes "native" where torch.nn covers the call (no recurrent dropout or zoneout) and
+        is faster: on an accelerator (cuDNN), or on CPU from ``native_from_hidden_size`` hidden units up.
+        """
+        if self.backend != "auto":
+            return self.backend
+        covered = self.native_class is not None and not self.recurrent_dropout and not self.zoneout
+        wide = self.native_from_hidden_size is not None and self.hidden_size >= self.native_from_hidden_size
+        return "native" if covered and (x.device.type != "cpu" or wide) else "kernel"
 
     def _own_forward(self, x: Tensor, state: State, mask: Tensor | None) -> tuple[Tensor, State]:
         """Layers × directions around the kernel (or the reference loop); x (T, B, I) -> (T, B, D*H)."""
@@ -246,13 +262,11 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         layer_input = x_t
         for layer in range(self.num_layers):
             s0 = tuple(s[layer] for s in states)
-            noise = self._noise(1, B, x_t)
-            if noise.recurrent_mask is None and noise.zoneout is None:
-                s = self._step(layer_input, s0, self.layer_weights(layer))
-            else:
-                _, s = self._reference(layer_input.unsqueeze(0), s0, self.layer_weights(layer), None, False, noise)
+            # The sequence kernel with T = 1: the same code path (and, compiled, one call) as forward().
+            y, s = self._run(layer_input.unsqueeze(0), s0, self.layer_weights(layer), None, False,
+                             self._noise(1, B, x_t))
             finals.append(s)
-            layer_input = s[0]
+            layer_input = y[0]
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
         h_n = tuple(torch.stack([f[j] for f in finals]) for j in range(self.state_count))
