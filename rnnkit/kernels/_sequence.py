@@ -18,7 +18,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["time_steps", "input_projection", "weight_gradients", "update_weights", "split_update"]
+__all__ = [
+    "time_steps",
+    "input_projection",
+    "weight_gradients",
+    "projection_gradients",
+    "update_weights",
+    "split_update",
+]
 
 
 def time_steps(T: int, reverse: bool) -> range:
@@ -47,6 +54,25 @@ def weight_gradients(dG: Tensor, inputs: Tensor) -> Tensor:
     """
     T, B, G = dG.shape
     return dG.reshape(T * B, G).t() @ inputs.reshape(T * B, -1)
+
+
+def projection_gradients(
+    dA: Tensor, dR: Tensor, x: Tensor, W_ih: Tensor, h_prev_all: Tensor, recurrent_mask: Tensor | None,
+    need: tuple[bool, bool, bool],
+) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+    """After the backward loop, over all steps at once (each one matrix product):
+
+        dx_t = dA_t W_ih      dW_ih = Σ_t dA_tᵀ x_t      dW_hh = Σ_t dR_tᵀ (d ⊙ h_{t-1})
+
+    dA: gradient of the input projection (T, B, G); dR: of the recurrent one (the same tensor for LSTM
+    and Elman); need: which of (dx, dW_ih, dW_hh) autograd asked for.
+    """
+    T, B, G = dA.shape
+    dx = (dA.reshape(T * B, G) @ W_ih).view(T, B, -1) if need[0] else None
+    dW_ih = weight_gradients(dA, x) if need[1] else None
+    h_in = h_prev_all if recurrent_mask is None else h_prev_all * recurrent_mask
+    dW_hh = weight_gradients(dR, h_in) if need[2] else None
+    return dx, dW_ih, dW_hh
 
 
 def update_weights(mask: Tensor | None, keep: Tensor | None) -> Tensor | None:

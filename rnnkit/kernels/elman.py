@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._sequence import input_projection, split_update, time_steps, update_weights, weight_gradients
+from rnnkit.kernels._sequence import input_projection, projection_gradients, split_update, time_steps, update_weights
 
 __all__ = ["ElmanSequence", "elman_sequence", "NONLINEARITIES"]
 
@@ -86,9 +86,7 @@ class ElmanSequence(torch.autograd.Function):
             if dh_carry is not None:
                 dh += dh_carry
         need = ctx.needs_input_grad
-        dx = (da.reshape(T * B, H) @ W_ih).view(T, B, -1) if need[0] else None
-        dW_ih = weight_gradients(da, x) if need[2] else None
-        dW_hh = weight_gradients(da, h_prev_all if d is None else h_prev_all * d) if need[3] else None
+        dx, dW_ih, dW_hh = projection_gradients(da, da, x, W_ih, h_prev_all, d, (need[0], need[2], need[3]))
         db = da.sum(dim=(0, 1)) if ctx.has_bias else None
         return dx, dh, dW_ih, dW_hh, db, None if db is None else db.clone(), None, None, None, None, None
 

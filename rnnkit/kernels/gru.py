@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._sequence import input_projection, split_update, time_steps, update_weights, weight_gradients
+from rnnkit.kernels._sequence import input_projection, projection_gradients, split_update, time_steps, update_weights
 
 __all__ = ["GRUSequence", "gru_sequence"]
 
@@ -98,9 +98,7 @@ class GRUSequence(torch.autograd.Function):
             if dh_carry is not None:
                 dh += dh_carry
         need = ctx.needs_input_grad
-        dx = (dA.reshape(T * B, 3 * H) @ W_ih).view(T, B, -1) if need[0] else None
-        dW_ih = weight_gradients(dA, x) if need[2] else None
-        dW_hh = weight_gradients(dR, h_prev_all if d is None else h_prev_all * d) if need[3] else None
+        dx, dW_ih, dW_hh = projection_gradients(dA, dR, x, W_ih, h_prev_all, d, (need[0], need[2], need[3]))
         db_ih = dA.sum(dim=(0, 1)) if ctx.has_bias else None
         db_hh = dR.sum(dim=(0, 1)) if ctx.has_bias else None
         return dx, dh, dW_ih, dW_hh, db_ih, db_hh, None, None, None, None

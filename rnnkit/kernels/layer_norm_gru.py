@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._layer_norm import layer_norm_backward, layer_norm_forward
-from rnnkit.kernels._sequence import input_projection, split_update, time_steps, update_weights, weight_gradients
+from rnnkit.kernels._sequence import input_projection, projection_gradients, split_update, time_steps, update_weights
 
 __all__ = ["LayerNormGRUSequence", "layer_norm_gru_sequence"]
 
@@ -107,9 +107,7 @@ class LayerNormGRUSequence(torch.autograd.Function):
                 dh += dh_carry
         need = ctx.needs_input_grad
         dP = layer_norm_backward(dA, P_hat, P_rstd, gamma_ih)
-        dx = (dP.reshape(T * B, 3 * H) @ W_ih).view(T, B, -1) if need[0] else None
-        dW_ih = weight_gradients(dP, x) if need[2] else None
-        dW_hh = weight_gradients(dQ, h_prev_all if d is None else h_prev_all * d) if need[3] else None
+        dx, dW_ih, dW_hh = projection_gradients(dP, dQ, x, W_ih, h_prev_all, d, (need[0], need[2], need[3]))
         dA_sum, dR_sum = dA.sum(dim=(0, 1)), dR.sum(dim=(0, 1))
         return (dx, dh, dW_ih, dW_hh,
                 dA_sum.clone() if ctx.has_bias else None, dR_sum.clone() if ctx.has_bias else None,

@@ -33,7 +33,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._layer_norm import layer_norm_backward, layer_norm_forward
-from rnnkit.kernels._sequence import input_projection, split_update, time_steps, update_weights, weight_gradients
+from rnnkit.kernels._sequence import input_projection, projection_gradients, split_update, time_steps, update_weights
 
 __all__ = ["LayerNormLSTMSequence", "layer_norm_lstm_sequence"]
 
@@ -120,9 +120,7 @@ class LayerNormLSTMSequence(torch.autograd.Function):
                 dh += dh_carry
         need = ctx.needs_input_grad
         dP = layer_norm_backward(dG, P_hat, P_rstd, gamma_ih)     # (T, B, 4H), one pass
-        dx = (dP.reshape(T * B, 4 * H) @ W_ih).view(T, B, -1) if need[0] else None
-        dW_ih = weight_gradients(dP, x) if need[3] else None
-        dW_hh = weight_gradients(dQ, h_prev_all if d is None else h_prev_all * d) if need[4] else None
+        dx, dW_ih, dW_hh = projection_gradients(dP, dQ, x, W_ih, h_prev_all, d, (need[0], need[3], need[4]))
         dG_sum = dG.sum(dim=(0, 1))
         db = dG_sum if ctx.has_bias else None
         return (dx, dh, dc, dW_ih, dW_hh, db, None if db is None else db.clone(),

@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._sequence import input_projection, split_update, time_steps, update_weights, weight_gradients
+from rnnkit.kernels._sequence import input_projection, projection_gradients, split_update, time_steps, update_weights
 
 __all__ = ["LSTMSequence", "lstm_sequence"]
 
@@ -111,9 +111,7 @@ class LSTMSequence(torch.autograd.Function):
             if dh_carry is not None:
                 dh += dh_carry
         need = ctx.needs_input_grad
-        dx = (dG.reshape(T * B, 4 * H) @ W_ih).view(T, B, -1) if need[0] else None
-        dW_ih = weight_gradients(dG, x) if need[3] else None
-        dW_hh = weight_gradients(dG, h_prev_all if d is None else h_prev_all * d) if need[4] else None
+        dx, dW_ih, dW_hh = projection_gradients(dG, dG, x, W_ih, h_prev_all, d, (need[0], need[3], need[4]))
         db = dG.sum(dim=(0, 1)) if ctx.has_bias else None
         return (dx, dh, dc, dW_ih, dW_hh, db, None if db is None else db.clone(),
                 None, None, None, None, None)
