@@ -21,6 +21,8 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/mm.h>
+#include <ATen/ops/sum.h>
+#include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
 #include <cmath>
@@ -723,6 +725,298 @@ std::vector<Tensor> elman_infer(const Tensor& x, const Tensor& h0, const Tensor&
   return {r[0], r[1]};
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Layer-normalised LSTM (rnnkit/kernels/layer_norm_lstm.py carries the equations). All three layer norms
+// are per-row reductions (over 4H for P_t and Q_t, over H for c̃_t), so each thread normalises its own
+// rows inside the step, in the same pass as the gate math: the input-side LN of P = W_ih x (T·B, 4H) runs
+// row by row in the loop too (in place, P becomes P̂), not as a separate pass over all steps.
+
+// a (n) -> â in place; returns 1/σ. Two-pass mean and variance, as torch.var_mean, summed in double: a
+// row with a small variance amplifies float32 rounding in the sums by 1/σ (measured: without this the
+// float32 gradients strayed ~2x further from float64 than the Python kernel's, beyond 1e-5).
+template <typename T>
+inline T normalise_row(T* __restrict a, int64_t n) {
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += a[j];
+  const T mu = T(sum / double(n));
+  double ss = 0;
+  for (int64_t j = 0; j < n; ++j) ss += double(a[j] - mu) * double(a[j] - mu);
+  const T rstd = T(1.0 / std::sqrt(ss / double(n) + 1e-5));
+  for (int64_t j = 0; j < n; ++j) a[j] = (a[j] - mu) * rstd;
+  return rstd;
+}
+
+// Backward of y = γ â + β for one row: da = (ĝ - mean(ĝ) - â mean(ĝ â)) / σ, ĝ = dy γ (means in double).
+template <typename T>
+inline void layer_norm_backward_row(const T* __restrict dy, const T* __restrict a_hat, T rstd,
+                                    const T* __restrict gamma, T* __restrict da, int64_t n) {
+  double s1 = 0, s2 = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const T g = dy[j] * gamma[j];
+    s1 += g;
+    s2 += double(g) * double(a_hat[j]);
+  }
+  const T m1 = T(s1 / double(n)), m2 = T(s2 / double(n));
+  for (int64_t j = 0; j < n; ++j) da[j] = (dy[j] * gamma[j] - m1 - a_hat[j] * m2) * rstd;
+}
+
+// One row of one step, after P̂_t and Q̂_t are normalised: gates, c̃, LN(c̃), h̃, state update.
+template <typename T>
+inline void ln_lstm_forward_row(const T* __restrict p_hat, const T* __restrict q_hat, const T* __restrict g_ih,
+                                const T* __restrict g_hh, const T* __restrict shift, T* __restrict a,
+                                const T* __restrict c_prev, const T* __restrict h_prev, const T* __restrict g_c,
+                                const T* __restrict b_c, T m, T* __restrict n_hat, T* __restrict n_rstd,
+                                T* __restrict tn, T* __restrict c, T* __restrict h, T* __restrict y, int64_t H) {
+  const int64_t G = 4 * H;
+  for (int64_t k = 0; k < G; ++k) a[k] = g_ih[k] * p_hat[k] + g_hh[k] * q_hat[k] + shift[k];   // G_t
+  T* __restrict ai = a;
+  T* __restrict af = a + H;
+  T* __restrict ag = a + 2 * H;
+  T* __restrict ao = a + 3 * H;
+  for (int64_t j = 0; j < H; ++j) {
+    const T i = sigmoid(ai[j]), f = sigmoid(af[j]), g = tanh_(ag[j]), o = sigmoid(ao[j]);
+    ai[j] = i;
+    af[j] = f;
+    ag[j] = g;
+    ao[j] = o;
+    n_hat[j] = f * c_prev[j] + i * g;   // c̃_t, normalised below
+  }
+  // c̃ is needed after normalising (for c_t): recompute it from the gates instead of a second buffer
+  *n_rstd = normalise_row(n_hat, H);
+  for (int64_t j = 0; j < H; ++j) {
+    const T c_tilde = af[j] * c_prev[j] + ai[j] * ag[j];
+    const T t = tanh_(g_c[j] * n_hat[j] + b_c[j]);
+    tn[j] = t;
+    const T h_new = lerp(h_prev[j], ao[j] * t, m);
+    c[j] = lerp(c_prev[j], c_tilde, m);
+    h[j] = h_new;
+    y[j] = m * h_new;
+  }
+}
+
+// P: (T, B, 4H) = W_ih x_t (no bias, from Python), normalised in place into P̂. shift = β_ih + β_hh (+ b_ih
+// + b_hh). Returns y, h_n, c_n, gates, P_rstd, Q̂, Q_rstd, n̂, n_rstd, tanh(n), h_prev_all, c_prev_all.
+std::vector<Tensor> ln_lstm_forward(Tensor P, const Tensor& h0, const Tensor& c0, const Tensor& W_hh,
+                                    const Tensor& shift, const Tensor& gamma_ih, const Tensor& gamma_hh,
+                                    const Tensor& gamma_c, const Tensor& beta_c,
+                                    const c10::optional<Tensor>& mask_o, const c10::optional<Tensor>& d_o,
+                                    bool reverse) {
+  TORCH_CHECK(P.is_contiguous() && h0.is_contiguous() && c0.is_contiguous() && W_hh.is_contiguous(),
+              "ln_lstm_forward: contiguous inputs expected");
+  const int64_t T = P.size(0), B = P.size(1), H = h0.size(1), G = 4 * H;
+  check_shapes("ln_lstm_forward", P, h0, W_hh, 4);
+  TORCH_CHECK(c0.sizes() == h0.sizes(), "ln_lstm_forward: c0 must be (B, H)");
+  Tensor mask = opt(mask_o), d = opt(d_o);
+  check_extras("ln_lstm_forward", P, H, mask, d, Tensor());
+  Tensor sh = shift.contiguous(), gih = gamma_ih.contiguous(), ghh = gamma_hh.contiguous();
+  Tensor gc = gamma_c.contiguous(), bc = beta_c.contiguous();
+  TORCH_CHECK(sh.numel() == G && gih.numel() == G && ghh.numel() == G && gc.numel() == H && bc.numel() == H,
+              "ln_lstm_forward: layer-norm parameters must be (4H,) and (H,)");
+  for (const Tensor* p : {&sh, &gih, &ghh, &gc, &bc})
+    TORCH_CHECK(p->scalar_type() == P.scalar_type(), "ln_lstm_forward: all tensors must share one dtype");
+  auto o = P.options();
+  Tensor y = at::empty({T, B, H}, o), gates = at::empty({T, B, G}, o);
+  Tensor P_rstd = at::empty({T, B, 1}, o), Q_hat = at::empty({T, B, G}, o), Q_rstd = at::empty({T, B, 1}, o);
+  Tensor n_hat = at::empty({T, B, H}, o), n_rstd = at::empty({T, B, 1}, o), tanh_n = at::empty({T, B, H}, o);
+  Tensor h_prev_all = at::empty({T, B, H}, o), c_prev_all = at::empty({T, B, H}, o);
+  Tensor h_n = at::empty({B, H}, o), c_n = at::empty({B, H}, o);
+  AT_DISPATCH_FLOATING_TYPES(P.scalar_type(), "ln_lstm_forward", [&] {
+    scalar_t* pp = P.data_ptr<scalar_t>();
+    scalar_t* ap = gates.data_ptr<scalar_t>();
+    scalar_t* prs = P_rstd.data_ptr<scalar_t>();
+    scalar_t* qp = Q_hat.data_ptr<scalar_t>();
+    scalar_t* qrs = Q_rstd.data_ptr<scalar_t>();
+    scalar_t* np = n_hat.data_ptr<scalar_t>();
+    scalar_t* nrs = n_rstd.data_ptr<scalar_t>();
+    scalar_t* tnp = tanh_n.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    scalar_t* hp_all = h_prev_all.data_ptr<scalar_t>();
+    scalar_t* cp_all = c_prev_all.data_ptr<scalar_t>();
+    const scalar_t* whh = W_hh.data_ptr<scalar_t>();
+    const scalar_t *shp = sh.data_ptr<scalar_t>(), *gihp = gih.data_ptr<scalar_t>(), *ghhp = ghh.data_ptr<scalar_t>();
+    const scalar_t *gcp = gc.data_ptr<scalar_t>(), *bcp = bc.data_ptr<scalar_t>();
+    const scalar_t *mp = ptr_or_null<scalar_t>(mask), *dp = ptr_or_null<scalar_t>(d);
+    const scalar_t* h0p = h0.data_ptr<scalar_t>();
+    const scalar_t* c0p = c0.data_ptr<scalar_t>();
+    scalar_t* hn = h_n.data_ptr<scalar_t>();
+    scalar_t* cn = c_n.data_ptr<scalar_t>();
+    over_batch(B, [&](int64_t b0, int64_t b1) {
+      const int64_t nb = b1 - b0;
+      std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      const int64_t t0 = step_time(0, T, reverse);
+      std::memcpy(hp_all + (t0 * B + b0) * H, h0p + b0 * H, nb * H * sizeof(scalar_t));
+      std::memcpy(cp_all + (t0 * B + b0) * H, c0p + b0 * H, nb * H * sizeof(scalar_t));
+      for (int64_t k = 0; k < T; ++k) {
+        const int64_t t = step_time(k, T, reverse);
+        const bool last = k == T - 1;
+        const int64_t tnx = last ? 0 : step_time(k + 1, T, reverse);
+        const int64_t row0 = t * B + b0;
+        const scalar_t* hp = hp_all + row0 * H;
+        const scalar_t* cp = cp_all + row0 * H;
+        scalar_t* q_t = qp + row0 * G;
+        const scalar_t* h_in = dropped(hp, dp ? dp + b0 * H : nullptr, scratch.data(), nb * H);
+        gemm(false, true, nb, G, H, h_in, H, whh, H, scalar_t(0), q_t, G);   // Q_t = (d ⊙ h_{t-1}) W_hhᵀ
+        scalar_t* h_out = last ? hn + b0 * H : hp_all + (tnx * B + b0) * H;
+        scalar_t* c_out = last ? cn + b0 * H : cp_all + (tnx * B + b0) * H;
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = row0 + b;
+          scalar_t* a = ap + row * G;
+          scalar_t* p = pp + row * G;
+          scalar_t* q = q_t + b * G;
+          const scalar_t* h_prev = hp + b * H;
+          const scalar_t* c_prev = cp + b * H;
+          scalar_t* h = h_out + b * H;
+          scalar_t* c = c_out + b * H;
+          scalar_t* yb = yp + row * H;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          prs[row] = normalise_row(p, G);
+          if (m == scalar_t(0)) {   // ended (or not yet started): keep the state, output zero; dG is 0 here
+            for (int64_t j = 0; j < H; ++j) {
+              h[j] = h_prev[j];
+              c[j] = c_prev[j];
+              yb[j] = scalar_t(0);
+              tnp[row * H + j] = scalar_t(0);
+              np[row * H + j] = scalar_t(0);
+            }
+            for (int64_t j = 0; j < G; ++j) {
+              a[j] = scalar_t(0);
+              q[j] = scalar_t(0);
+            }
+            qrs[row] = scalar_t(0);
+            nrs[row] = scalar_t(0);
+            continue;
+          }
+          qrs[row] = normalise_row(q, G);
+          ln_lstm_forward_row(p, q, gihp, ghhp, shp, a, c_prev, h_prev, gcp, bcp, m, np + row * H, nrs + row,
+                              tnp + row * H, c, h, yb, H);
+        }
+      }
+    });
+  });
+  return {y, h_n, c_n, gates, P_rstd, Q_hat, Q_rstd, n_hat, n_rstd, tanh_n, h_prev_all, c_prev_all};
+}
+
+// Returns dP (T, B, 4H) (= LN_backward of dG through the input-side norm), dQ (T, B, 4H), dh0, dc0, and the
+// layer-norm parameter gradients summed over all rows: Σ dG ⊙ P̂, Σ dG ⊙ Q̂, Σ dG, Σ dn ⊙ n̂, Σ dn.
+std::vector<Tensor> ln_lstm_backward(const Tensor& dy, const Tensor& dh_n, const Tensor& dc_n, const Tensor& gates,
+                                     const Tensor& P_hat, const Tensor& P_rstd, const Tensor& Q_hat,
+                                     const Tensor& Q_rstd, const Tensor& n_hat, const Tensor& n_rstd,
+                                     const Tensor& tanh_n, const Tensor& c_prev_all, const Tensor& W_hh,
+                                     const Tensor& gamma_ih, const Tensor& gamma_hh, const Tensor& gamma_c,
+                                     const c10::optional<Tensor>& mask_o, const c10::optional<Tensor>& d_o,
+                                     bool reverse) {
+  const int64_t T = gates.size(0), B = gates.size(1), H = W_hh.size(1), G = 4 * H;
+  TORCH_CHECK(dy.dim() == 3 && dy.size(0) == T && dy.size(1) == B && dy.size(2) == H && dh_n.numel() == B * H &&
+                  dc_n.numel() == B * H && dy.scalar_type() == gates.scalar_type() &&
+                  dh_n.scalar_type() == gates.scalar_type() && dc_n.scalar_type() == gates.scalar_type(),
+              "ln_lstm_backward: dy must be (T, B, H) and dh_n, dc_n (B, H) in the saved dtype");
+  Tensor dy_c = dy.contiguous();
+  Tensor gih = gamma_ih.contiguous(), ghh = gamma_hh.contiguous(), gc = gamma_c.contiguous();
+  Tensor mask = opt(mask_o), d = opt(d_o);
+  auto o = gates.options();
+  Tensor dP = at::empty({T, B, G}, o), dQ = at::empty({T, B, G}, o);
+  Tensor dh0 = dh_n.contiguous().clone(), dc0 = dc_n.contiguous().clone();   // the carried dh, dc
+  const int64_t NACC = 3 * G + 2 * H;   // per thread: Σ dG P̂, Σ dG Q̂, Σ dG, Σ dn n̂, Σ dn
+  Tensor acc = at::zeros({B, NACC}, o);   // row b0 for the thread whose slice starts at b0
+  AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "ln_lstm_backward", [&] {
+    const scalar_t* dyp = dy_c.data_ptr<scalar_t>();
+    const scalar_t* gp = gates.data_ptr<scalar_t>();
+    const scalar_t *php = P_hat.data_ptr<scalar_t>(), *prs = P_rstd.data_ptr<scalar_t>();
+    const scalar_t *qhp = Q_hat.data_ptr<scalar_t>(), *qrs = Q_rstd.data_ptr<scalar_t>();
+    const scalar_t *nhp = n_hat.data_ptr<scalar_t>(), *nrs = n_rstd.data_ptr<scalar_t>();
+    const scalar_t* tnp = tanh_n.data_ptr<scalar_t>();
+    const scalar_t* cpp = c_prev_all.data_ptr<scalar_t>();
+    const scalar_t* whh = W_hh.data_ptr<scalar_t>();
+    const scalar_t *gihp = gih.data_ptr<scalar_t>(), *ghhp = ghh.data_ptr<scalar_t>(), *gcp = gc.data_ptr<scalar_t>();
+    const scalar_t *mp = ptr_or_null<scalar_t>(mask), *dp = ptr_or_null<scalar_t>(d);
+    scalar_t* dPp = dP.data_ptr<scalar_t>();
+    scalar_t* dQp = dQ.data_ptr<scalar_t>();
+    scalar_t* dhp = dh0.data_ptr<scalar_t>();
+    scalar_t* dcp = dc0.data_ptr<scalar_t>();
+    scalar_t* accp = acc.data_ptr<scalar_t>();
+    over_batch(B, [&](int64_t b0, int64_t b1) {
+      const int64_t nb = b1 - b0;
+      scalar_t* __restrict s_gP = accp + b0 * NACC;
+      scalar_t* __restrict s_gQ = s_gP + G;
+      scalar_t* __restrict s_b = s_gQ + G;
+      scalar_t* __restrict s_gc = s_b + G;
+      scalar_t* __restrict s_bc = s_gc + H;
+      std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::vector<scalar_t> dG(G), dn(H), dct(H);
+      scalar_t* dh = dhp + b0 * H;
+      scalar_t* dc = dcp + b0 * H;
+      for (int64_t k = T - 1; k >= 0; --k) {
+        const int64_t t = step_time(k, T, reverse);
+        const int64_t row0 = t * B + b0;
+        scalar_t* dQ_t = dQp + row0 * G;
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = row0 + b;
+          scalar_t* dq = dQ_t + b * G;
+          scalar_t* dpr = dPp + row * G;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          scalar_t* dhb = dh + b * H;
+          scalar_t* dcb = dc + b * H;
+          if (m == scalar_t(0)) {   // nothing reaches the cell: dh, dc pass through unchanged
+            for (int64_t j = 0; j < G; ++j) {
+              dq[j] = scalar_t(0);
+              dpr[j] = scalar_t(0);
+            }
+            continue;
+          }
+          const scalar_t* a = gp + row * G;
+          const scalar_t *ai = a, *af = a + H, *ag = a + 2 * H, *ao = a + 3 * H;
+          const scalar_t* tn = tnp + row * H;
+          const scalar_t* nh = nhp + row * H;
+          const scalar_t* c_prev = cpp + row * H;
+          const scalar_t* dy_t = dyp + row * H;
+          scalar_t* __restrict dGv = dG.data();
+          scalar_t* __restrict dnv = dn.data();
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t dh_t = dhb[j] + m * dy_t[j];
+            const scalar_t dh_cell = m * dh_t;
+            const scalar_t o_ = ao[j], t_ = tn[j];
+            dnv[j] = dh_cell * o_ * (1 - t_ * t_);
+            dGv[3 * H + j] = dh_cell * t_ * (o_ * (1 - o_));
+            dhb[j] = dh_t - dh_cell;   // what skips the cell; the cell's part is added by the step's GEMM
+            s_gc[j] += dnv[j] * nh[j];
+            s_bc[j] += dnv[j];
+          }
+          layer_norm_backward_row(dnv, nh, nrs[row], gcp, dct.data(), H);
+          const scalar_t* __restrict dctv = dct.data();
+          for (int64_t j = 0; j < H; ++j) {
+            const scalar_t i = ai[j], f = af[j], g = ag[j];
+            const scalar_t dc_cell = m * dcb[j];
+            const scalar_t dc_tilde = dc_cell + dctv[j];
+            dGv[j] = dc_tilde * g * (i * (1 - i));
+            dGv[H + j] = dc_tilde * c_prev[j] * (f * (1 - f));
+            dGv[2 * H + j] = dc_tilde * i * (1 - g * g);
+            dcb[j] = dc_tilde * f + (dcb[j] - dc_cell);
+          }
+          const scalar_t* ph = php + row * G;
+          const scalar_t* qh = qhp + row * G;
+          for (int64_t j = 0; j < G; ++j) {
+            s_gP[j] += dGv[j] * ph[j];
+            s_gQ[j] += dGv[j] * qh[j];
+            s_b[j] += dGv[j];
+          }
+          layer_norm_backward_row(dGv, qh, qrs[row], ghhp, dq, G);
+          layer_norm_backward_row(dGv, ph, prs[row], gihp, dpr, G);
+        }
+        if (dp) {   // dh += d ⊙ (dQ_t W_hh)
+          gemm(false, false, nb, H, G, dQ_t, G, whh, H, scalar_t(0), scratch.data(), H);
+          const scalar_t* db = dp + b0 * H;
+          for (int64_t j = 0; j < nb * H; ++j) dh[j] += scratch[j] * db[j];
+        } else {    // dh += dQ_t W_hh
+          gemm(false, false, nb, H, G, dQ_t, G, whh, H, scalar_t(1), dh, H);
+        }
+      }
+    });
+  });
+  Tensor sums = acc.sum(0);
+  return {dP, dQ, dh0, dc0, sums.narrow(0, 0, G), sums.narrow(0, G, G), sums.narrow(0, 2 * G, G),
+          sums.narrow(0, 3 * G, H), sums.narrow(0, 3 * G + H, H)};
+}
+
 }  // namespace
 
 TORCH_LIBRARY(rnnkit_compiled, m) {
@@ -744,6 +1038,11 @@ TORCH_LIBRARY(rnnkit_compiled, m) {
         "bool relu) -> Tensor[]");
   m.def("elman_backward(Tensor dy, Tensor dh_n, Tensor hs, Tensor W_hh, Tensor? mask, Tensor? d, Tensor? u_h, "
         "bool reverse, bool relu) -> Tensor[]");
+  m.def("ln_lstm_forward(Tensor(a!) P, Tensor h0, Tensor c0, Tensor W_hh, Tensor shift, Tensor gamma_ih, "
+        "Tensor gamma_hh, Tensor gamma_c, Tensor beta_c, Tensor? mask, Tensor? d, bool reverse) -> Tensor[]");
+  m.def("ln_lstm_backward(Tensor dy, Tensor dh_n, Tensor dc_n, Tensor gates, Tensor P_hat, Tensor P_rstd, "
+        "Tensor Q_hat, Tensor Q_rstd, Tensor n_hat, Tensor n_rstd, Tensor tanh_n, Tensor c_prev_all, Tensor W_hh, "
+        "Tensor gamma_ih, Tensor gamma_hh, Tensor gamma_c, Tensor? mask, Tensor? d, bool reverse) -> Tensor[]");
 }
 
 TORCH_LIBRARY_IMPL(rnnkit_compiled, CPU, m) {
@@ -756,4 +1055,6 @@ TORCH_LIBRARY_IMPL(rnnkit_compiled, CPU, m) {
   m.impl("gru_backward", &gru_backward);
   m.impl("elman_forward", &elman_forward);
   m.impl("elman_backward", &elman_backward);
+  m.impl("ln_lstm_forward", &ln_lstm_forward);
+  m.impl("ln_lstm_backward", &ln_lstm_backward);
 }
