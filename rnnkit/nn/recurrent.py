@@ -94,12 +94,17 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
                 f"use backend='kernel'."
             )
         factory = {"device": device, "dtype": dtype}
+        self._weight_names: dict[tuple[int, int], tuple[str | None, ...]] = {}   # kernel order, None: no bias
         for layer in range(self.num_layers):
             layer_input = self.input_size if layer == 0 else self.num_directions * self.hidden_size
             for direction in range(self.num_directions):
+                names: list[str | None] = []
                 for name, shape in self._parameter_shapes(layer_input):
-                    param = nn.Parameter(torch.empty(shape, **factory))
-                    self.register_parameter(name + _suffix(layer, direction), param)
+                    names.append(name + _suffix(layer, direction))
+                    self.register_parameter(names[-1], nn.Parameter(torch.empty(shape, **factory)))
+                if not self.bias:
+                    names[2:2] = [None, None]
+                self._weight_names[layer, direction] = tuple(names)
         self.reset_parameters()
 
     # -- the cell's part -----------------------------------------------------------------------------
@@ -140,12 +145,8 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
     def layer_weights(self, layer: int, direction: int = 0) -> tuple:
         """``(W_ih, W_hh, b_ih, b_hh, ...)`` of one layer and direction, in kernel order (biases None
         when bias=False)."""
-        suffix = _suffix(layer, direction)
-        names = [name for name, _ in self._parameter_shapes(1)]
-        weights = [getattr(self, name + suffix) for name in names]
-        if not self.bias:
-            weights[2:2] = [None, None]
-        return tuple(weights)
+        params = self._parameters
+        return tuple(None if name is None else params[name] for name in self._weight_names[layer, direction])
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -218,7 +219,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
             layer_input = outputs[0] if D == 1 else torch.cat(outputs, dim=2)  # (T, B, D*H)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
-        h_n = tuple(torch.stack([f[j] for f in finals]) for j in range(self.state_count))
+        h_n = _stack_states(finals, self.state_count)
         return layer_input, h_n
 
     def _native_forward(self, x: Tensor, state: State, lengths: Tensor | None) -> tuple[Tensor, State]:
@@ -269,7 +270,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
             layer_input = y[0]
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
-        h_n = tuple(torch.stack([f[j] for f in finals]) for j in range(self.state_count))
+        h_n = _stack_states(finals, self.state_count)
         return layer_input, self._public_state(h_n)
 
     def _run(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool, noise: Noise):
@@ -339,6 +340,13 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
 
     def _public_state(self, h_n: State) -> Any:
         return h_n[0] if self.state_count == 1 else h_n
+
+
+def _stack_states(finals: list[State], state_count: int) -> State:
+    """Per layer-direction final states -> one (L*D, B, H) tensor per state entry."""
+    if len(finals) == 1:
+        return tuple(s.unsqueeze(0) for s in finals[0])
+    return tuple(torch.stack([f[j] for f in finals]) for j in range(state_count))
 
 
 def detach_state(state: Any) -> Any:
