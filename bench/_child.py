@@ -147,6 +147,10 @@ class _KernelModule:
     def __init__(self, torch, w, fn):
         ref = _native_module(torch, w)
         self.params = [ref.weight_ih_l0, ref.weight_hh_l0, ref.bias_ih_l0, ref.bias_hh_l0]
+        if w["variant"] == "ln":   # γ/β_ih (4H), γ/β_hh (4H), γ/β_c (H): ones and zeros, as the naive loop
+            G, H = 4 * w["H"], w["H"]
+            for n in (G, G, H):
+                self.params += [torch.nn.Parameter(torch.ones(n)), torch.nn.Parameter(torch.zeros(n))]
         self.cell, self.fn, self.H = w["cell"], fn, w["H"]
         self.variant = w["variant"]
         self.torch = torch
@@ -172,10 +176,10 @@ class _KernelModule:
 
 
 def _kernel_fn(w, compiled: bool):
-    if w["variant"] == "ln":
-        raise NotAvailable(f"no {'compiled' if compiled else 'Python'} LayerNorm-LSTM kernel in this harness")
     _rnnkit()
     name = {"lstm": "lstm_sequence", "gru": "gru_sequence", "elman": "elman_sequence"}[w["cell"]]
+    if w["variant"] == "ln":
+        name = "layer_norm_" + name
     if compiled:
         try:
             import rnnkit.kernels.compiled as mod

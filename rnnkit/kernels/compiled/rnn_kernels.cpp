@@ -733,15 +733,25 @@ std::vector<Tensor> elman_infer(const Tensor& x, const Tensor& h0, const Tensor&
 
 // a (n) -> â in place; returns 1/σ. Two-pass mean and variance, as torch.var_mean, summed in double: a
 // row with a small variance amplifies float32 rounding in the sums by 1/σ (measured: without this the
-// float32 gradients strayed ~2x further from float64 than the Python kernel's, beyond 1e-5).
+// float32 gradients strayed ~2x further from float64 than the Python kernel's, beyond 1e-5). `omp simd`
+// lets the compiler reassociate (vectorise) the sums, which it otherwise must run one add at a time.
 template <typename T>
-inline T normalise_row(T* __restrict a, int64_t n) {
+inline void row_moments(const T* __restrict a, int64_t n, T* mu_out, T* rstd_out) {
   double sum = 0;
+#pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < n; ++j) sum += a[j];
   const T mu = T(sum / double(n));
   double ss = 0;
+#pragma omp simd reduction(+ : ss)
   for (int64_t j = 0; j < n; ++j) ss += double(a[j] - mu) * double(a[j] - mu);
-  const T rstd = T(1.0 / std::sqrt(ss / double(n) + 1e-5));
+  *mu_out = mu;
+  *rstd_out = T(1.0 / std::sqrt(ss / double(n) + 1e-5));
+}
+
+template <typename T>
+inline T normalise_row(T* __restrict a, int64_t n) {
+  T mu, rstd;
+  row_moments(a, n, &mu, &rstd);
   for (int64_t j = 0; j < n; ++j) a[j] = (a[j] - mu) * rstd;
   return rstd;
 }
@@ -751,6 +761,7 @@ template <typename T>
 inline void layer_norm_backward_row(const T* __restrict dy, const T* __restrict a_hat, T rstd,
                                     const T* __restrict gamma, T* __restrict da, int64_t n) {
   double s1 = 0, s2 = 0;
+#pragma omp simd reduction(+ : s1, s2)
   for (int64_t j = 0; j < n; ++j) {
     const T g = dy[j] * gamma[j];
     s1 += g;
@@ -760,15 +771,48 @@ inline void layer_norm_backward_row(const T* __restrict dy, const T* __restrict 
   for (int64_t j = 0; j < n; ++j) da[j] = (dy[j] * gamma[j] - m1 - a_hat[j] * m2) * rstd;
 }
 
-// One row of one step, after P̂_t and Q̂_t are normalised: gates, c̃, LN(c̃), h̃, state update.
+// dG_t (4H) of one row -> dQ_t and dP_t through the two 4H-wide norms, and the row's share of Σ dG ⊙ P̂,
+// Σ dG ⊙ Q̂, Σ dG: one pass for the four reductions and the three sums, one pass to write dQ, dP.
 template <typename T>
-inline void ln_lstm_forward_row(const T* __restrict p_hat, const T* __restrict q_hat, const T* __restrict g_ih,
-                                const T* __restrict g_hh, const T* __restrict shift, T* __restrict a,
+inline void gate_norms_backward_row(const T* __restrict dG, const T* __restrict q_hat, T q_rstd,
+                                    const T* __restrict g_hh, const T* __restrict p_hat, T p_rstd,
+                                    const T* __restrict g_ih, T* __restrict dQ, T* __restrict dP,
+                                    T* __restrict s_gQ, T* __restrict s_gP, T* __restrict s_b, int64_t n) {
+  double q1 = 0, q2 = 0, p1 = 0, p2 = 0;
+#pragma omp simd reduction(+ : q1, q2, p1, p2)
+  for (int64_t j = 0; j < n; ++j) {
+    const T gq = dG[j] * g_hh[j], gp = dG[j] * g_ih[j];
+    q1 += gq;
+    q2 += double(gq) * double(q_hat[j]);
+    p1 += gp;
+    p2 += double(gp) * double(p_hat[j]);
+    s_gQ[j] += dG[j] * q_hat[j];
+    s_gP[j] += dG[j] * p_hat[j];
+    s_b[j] += dG[j];
+  }
+  const T mq1 = T(q1 / double(n)), mq2 = T(q2 / double(n)), mp1 = T(p1 / double(n)), mp2 = T(p2 / double(n));
+  for (int64_t j = 0; j < n; ++j) {
+    dQ[j] = (dG[j] * g_hh[j] - mq1 - q_hat[j] * mq2) * q_rstd;
+    dP[j] = (dG[j] * g_ih[j] - mp1 - p_hat[j] * mp2) * p_rstd;
+  }
+}
+
+// One row of one step: P_t and Q_t normalised in place (given their moments) in the same pass that forms
+// G_t, then gates, c̃, LN(c̃), h̃, state update.
+template <typename T>
+inline void ln_lstm_forward_row(T* __restrict p_hat, T mu_p, T rstd_p, T* __restrict q_hat, T mu_q, T rstd_q,
+                                const T* __restrict g_ih, const T* __restrict g_hh, const T* __restrict shift,
+                                T* __restrict a,
                                 const T* __restrict c_prev, const T* __restrict h_prev, const T* __restrict g_c,
                                 const T* __restrict b_c, T m, T* __restrict n_hat, T* __restrict n_rstd,
                                 T* __restrict tn, T* __restrict c, T* __restrict h, T* __restrict y, int64_t H) {
   const int64_t G = 4 * H;
-  for (int64_t k = 0; k < G; ++k) a[k] = g_ih[k] * p_hat[k] + g_hh[k] * q_hat[k] + shift[k];   // G_t
+  for (int64_t k = 0; k < G; ++k) {
+    const T ph = (p_hat[k] - mu_p) * rstd_p, qh = (q_hat[k] - mu_q) * rstd_q;
+    p_hat[k] = ph;
+    q_hat[k] = qh;
+    a[k] = g_ih[k] * ph + g_hh[k] * qh + shift[k];   // G_t
+  }
   T* __restrict ai = a;
   T* __restrict af = a + H;
   T* __restrict ag = a + 2 * H;
@@ -869,7 +913,8 @@ std::vector<Tensor> ln_lstm_forward(Tensor P, const Tensor& h0, const Tensor& c0
           scalar_t* c = c_out + b * H;
           scalar_t* yb = yp + row * H;
           const scalar_t m = mp ? mp[row] : scalar_t(1);
-          prs[row] = normalise_row(p, G);
+          scalar_t mu_p, mu_q;
+          row_moments(p, G, &mu_p, prs + row);
           if (m == scalar_t(0)) {   // ended (or not yet started): keep the state, output zero; dG is 0 here
             for (int64_t j = 0; j < H; ++j) {
               h[j] = h_prev[j];
@@ -884,10 +929,10 @@ std::vector<Tensor> ln_lstm_forward(Tensor P, const Tensor& h0, const Tensor& c0
             }
             qrs[row] = scalar_t(0);
             nrs[row] = scalar_t(0);
-            continue;
+            continue;   // P̂ is left unnormalised there: dG = 0 makes every use of it vanish
           }
-          qrs[row] = normalise_row(q, G);
-          ln_lstm_forward_row(p, q, gihp, ghhp, shp, a, c_prev, h_prev, gcp, bcp, m, np + row * H, nrs + row,
+          row_moments(q, G, &mu_q, qrs + row);
+          ln_lstm_forward_row(p, mu_p, prs[row], q, mu_q, qrs[row], gihp, ghhp, shp, a, c_prev, h_prev, gcp, bcp, m, np + row * H, nrs + row,
                               tnp + row * H, c, h, yb, H);
         }
       }
@@ -992,15 +1037,8 @@ std::vector<Tensor> ln_lstm_backward(const Tensor& dy, const Tensor& dh_n, const
             dGv[2 * H + j] = dc_tilde * i * (1 - g * g);
             dcb[j] = dc_tilde * f + (dcb[j] - dc_cell);
           }
-          const scalar_t* ph = php + row * G;
-          const scalar_t* qh = qhp + row * G;
-          for (int64_t j = 0; j < G; ++j) {
-            s_gP[j] += dGv[j] * ph[j];
-            s_gQ[j] += dGv[j] * qh[j];
-            s_b[j] += dGv[j];
-          }
-          layer_norm_backward_row(dGv, qh, qrs[row], ghhp, dq, G);
-          layer_norm_backward_row(dGv, ph, prs[row], gihp, dpr, G);
+          gate_norms_backward_row(dGv, qhp + row * G, qrs[row], ghhp, php + row * G, prs[row], gihp, dq, dpr, s_gQ,
+                                  s_gP, s_b, G);
         }
         if (dp) {   // dh += d ⊙ (dQ_t W_hh)
           gemm(false, false, nb, H, G, dQ_t, G, whh, H, scalar_t(0), scratch.data(), H);
