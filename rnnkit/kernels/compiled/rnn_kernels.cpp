@@ -1055,6 +1055,210 @@ std::vector<Tensor> ln_lstm_backward(const Tensor& dy, const Tensor& dh_n, const
           sums.narrow(0, 3 * G, H), sums.narrow(0, 3 * G + H, H)};
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Layer-normalised GRU (rnnkit/kernels/layer_norm_gru.py carries the equations): as the LN-LSTM above, P_t
+// and Q_t are normalised row by row inside the step; the gate math is the plain GRU's row function.
+
+// Backward of one norm for one row, plus the row's share of Σ dy ⊙ â and Σ dy (one pass each way).
+template <typename T>
+inline void norm_backward_accumulate_row(const T* __restrict dy, const T* __restrict a_hat, T rstd,
+                                         const T* __restrict gamma, T* __restrict da, T* __restrict s_g,
+                                         T* __restrict s_b, int64_t n) {
+  double s1 = 0, s2 = 0;
+#pragma omp simd reduction(+ : s1, s2)
+  for (int64_t j = 0; j < n; ++j) {
+    const T g = dy[j] * gamma[j];
+    s1 += g;
+    s2 += double(g) * double(a_hat[j]);
+    s_g[j] += dy[j] * a_hat[j];
+    s_b[j] += dy[j];
+  }
+  const T m1 = T(s1 / double(n)), m2 = T(s2 / double(n));
+  for (int64_t j = 0; j < n; ++j) da[j] = (dy[j] * gamma[j] - m1 - a_hat[j] * m2) * rstd;
+}
+
+// P: (T, B, 3H) = W_ih x_t (no bias), normalised in place into P̂. shift_A = β_ih (+ b_ih), shift_R = β_hh
+// (+ b_hh). Returns y, h_n, gates (r, z, n), P_rstd, Q̂, Q_rstd, R_n, h_prev_all.
+std::vector<Tensor> ln_gru_forward(Tensor P, const Tensor& h0, const Tensor& W_hh, const Tensor& shift_A,
+                                   const Tensor& shift_R, const Tensor& gamma_ih, const Tensor& gamma_hh,
+                                   const c10::optional<Tensor>& mask_o, const c10::optional<Tensor>& d_o,
+                                   bool reverse) {
+  TORCH_CHECK(P.is_contiguous() && h0.is_contiguous() && W_hh.is_contiguous(),
+              "ln_gru_forward: contiguous inputs expected");
+  const int64_t T = P.size(0), B = P.size(1), H = h0.size(1), G = 3 * H;
+  check_shapes("ln_gru_forward", P, h0, W_hh, 3);
+  Tensor mask = opt(mask_o), d = opt(d_o);
+  check_extras("ln_gru_forward", P, H, mask, d, Tensor());
+  Tensor sa = shift_A.contiguous(), sr = shift_R.contiguous(), gih = gamma_ih.contiguous(), ghh = gamma_hh.contiguous();
+  for (const Tensor* p : {&sa, &sr, &gih, &ghh})
+    TORCH_CHECK(p->numel() == G && p->scalar_type() == P.scalar_type(),
+                "ln_gru_forward: layer-norm parameters must be (3H,) in the input's dtype");
+  auto o = P.options();
+  Tensor y = at::empty({T, B, H}, o), gates = at::empty({T, B, G}, o);
+  Tensor P_rstd = at::empty({T, B, 1}, o), Q_hat = at::empty({T, B, G}, o), Q_rstd = at::empty({T, B, 1}, o);
+  Tensor R_n = at::empty({T, B, H}, o), h_prev_all = at::empty({T, B, H}, o), h_n = at::empty({B, H}, o);
+  AT_DISPATCH_FLOATING_TYPES(P.scalar_type(), "ln_gru_forward", [&] {
+    scalar_t* pp = P.data_ptr<scalar_t>();
+    scalar_t* ap = gates.data_ptr<scalar_t>();
+    scalar_t* prs = P_rstd.data_ptr<scalar_t>();
+    scalar_t* qp = Q_hat.data_ptr<scalar_t>();
+    scalar_t* qrs = Q_rstd.data_ptr<scalar_t>();
+    scalar_t* rnp = R_n.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    scalar_t* hp_all = h_prev_all.data_ptr<scalar_t>();
+    const scalar_t* whh = W_hh.data_ptr<scalar_t>();
+    const scalar_t *sap = sa.data_ptr<scalar_t>(), *srp = sr.data_ptr<scalar_t>();
+    const scalar_t *gihp = gih.data_ptr<scalar_t>(), *ghhp = ghh.data_ptr<scalar_t>();
+    const scalar_t *mp = ptr_or_null<scalar_t>(mask), *dp = ptr_or_null<scalar_t>(d);
+    const scalar_t* h0p = h0.data_ptr<scalar_t>();
+    scalar_t* hn = h_n.data_ptr<scalar_t>();
+    over_batch(B, [&](int64_t b0, int64_t b1) {
+      const int64_t nb = b1 - b0;
+      std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::vector<scalar_t> R(G);      // R_t of one row: LN(Q_t) + b_hh
+      std::vector<scalar_t> mrow(H);   // m_t repeated: the update weight
+      std::memcpy(hp_all + (step_time(0, T, reverse) * B + b0) * H, h0p + b0 * H, nb * H * sizeof(scalar_t));
+      for (int64_t k = 0; k < T; ++k) {
+        const int64_t t = step_time(k, T, reverse);
+        const bool last = k == T - 1;
+        const int64_t tnx = last ? 0 : step_time(k + 1, T, reverse);
+        const int64_t row0 = t * B + b0;
+        const scalar_t* hp = hp_all + row0 * H;
+        scalar_t* q_t = qp + row0 * G;
+        const scalar_t* h_in = dropped(hp, dp ? dp + b0 * H : nullptr, scratch.data(), nb * H);
+        gemm(false, true, nb, G, H, h_in, H, whh, H, scalar_t(0), q_t, G);   // Q_t = (d ⊙ h_{t-1}) W_hhᵀ
+        scalar_t* h_out = last ? hn + b0 * H : hp_all + (tnx * B + b0) * H;
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = row0 + b;
+          scalar_t* a = ap + row * G;
+          scalar_t* p = pp + row * G;
+          scalar_t* q = q_t + b * G;
+          const scalar_t* h_prev = hp + b * H;
+          scalar_t* h = h_out + b * H;
+          scalar_t* yb = yp + row * H;
+          scalar_t* rn = rnp + row * H;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          scalar_t mu_p, mu_q;
+          row_moments(p, G, &mu_p, prs + row);
+          if (m == scalar_t(0)) {   // ended (or not yet started): keep the state, output zero; dA, dR are 0
+            for (int64_t j = 0; j < H; ++j) {
+              h[j] = h_prev[j];
+              yb[j] = scalar_t(0);
+              rn[j] = scalar_t(0);
+            }
+            for (int64_t j = 0; j < G; ++j) {
+              a[j] = scalar_t(0);
+              q[j] = scalar_t(0);
+            }
+            qrs[row] = scalar_t(0);
+            continue;
+          }
+          row_moments(q, G, &mu_q, qrs + row);
+          {
+            const scalar_t rp = prs[row], rq = qrs[row];
+            scalar_t* __restrict pr = p;
+            scalar_t* __restrict qr = q;
+            scalar_t* __restrict ar = a;
+            scalar_t* __restrict Rr = R.data();
+            for (int64_t j = 0; j < G; ++j) {
+              const scalar_t ph = (pr[j] - mu_p) * rp, qh = (qr[j] - mu_q) * rq;
+              pr[j] = ph;
+              qr[j] = qh;
+              ar[j] = gihp[j] * ph + sap[j];   // A_t
+              Rr[j] = ghhp[j] * qh + srp[j];   // R_t
+            }
+          }
+          const scalar_t* r_ = R.data();
+          gru_forward_row(a, a + H, a + 2 * H, r_, r_ + H, r_ + 2 * H, rn, h_prev, fill_row(mrow.data(), m, H), m, h,
+                          yb, H);
+        }
+      }
+    });
+  });
+  return {y, h_n, gates, P_rstd, Q_hat, Q_rstd, R_n, h_prev_all};
+}
+
+// Returns dP (T, B, 3H), dQ (T, B, 3H), dh0, and Σ dA ⊙ P̂, Σ dA, Σ dR ⊙ Q̂, Σ dR over all rows.
+std::vector<Tensor> ln_gru_backward(const Tensor& dy, const Tensor& dh_n, const Tensor& gates, const Tensor& P_hat,
+                                    const Tensor& P_rstd, const Tensor& Q_hat, const Tensor& Q_rstd,
+                                    const Tensor& R_n, const Tensor& h_prev_all, const Tensor& W_hh,
+                                    const Tensor& gamma_ih, const Tensor& gamma_hh,
+                                    const c10::optional<Tensor>& mask_o, const c10::optional<Tensor>& d_o,
+                                    bool reverse) {
+  const int64_t T = gates.size(0), B = gates.size(1), H = W_hh.size(1), G = 3 * H;
+  TORCH_CHECK(dy.dim() == 3 && dy.size(0) == T && dy.size(1) == B && dy.size(2) == H && dh_n.numel() == B * H &&
+                  dy.scalar_type() == gates.scalar_type() && dh_n.scalar_type() == gates.scalar_type(),
+              "ln_gru_backward: dy must be (T, B, H) and dh_n (B, H) in the saved dtype");
+  Tensor dy_c = dy.contiguous();
+  Tensor gih = gamma_ih.contiguous(), ghh = gamma_hh.contiguous();
+  Tensor mask = opt(mask_o), d = opt(d_o);
+  auto o = gates.options();
+  Tensor dP = at::empty({T, B, G}, o), dQ = at::empty({T, B, G}, o);
+  Tensor dh0 = dh_n.contiguous().clone();
+  const int64_t NACC = 4 * G;   // per thread: Σ dA P̂, Σ dA, Σ dR Q̂, Σ dR
+  Tensor acc = at::zeros({B, NACC}, o);   // row b0 for the thread whose slice starts at b0
+  AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "ln_gru_backward", [&] {
+    const scalar_t* dyp = dy_c.data_ptr<scalar_t>();
+    const scalar_t* gp = gates.data_ptr<scalar_t>();
+    const scalar_t *php = P_hat.data_ptr<scalar_t>(), *prs = P_rstd.data_ptr<scalar_t>();
+    const scalar_t *qhp = Q_hat.data_ptr<scalar_t>(), *qrs = Q_rstd.data_ptr<scalar_t>();
+    const scalar_t* rnp = R_n.data_ptr<scalar_t>();
+    const scalar_t* hpp = h_prev_all.data_ptr<scalar_t>();
+    const scalar_t* whh = W_hh.data_ptr<scalar_t>();
+    const scalar_t *gihp = gih.data_ptr<scalar_t>(), *ghhp = ghh.data_ptr<scalar_t>();
+    const scalar_t *mp = ptr_or_null<scalar_t>(mask), *dp = ptr_or_null<scalar_t>(d);
+    scalar_t* dPp = dP.data_ptr<scalar_t>();
+    scalar_t* dQp = dQ.data_ptr<scalar_t>();
+    scalar_t* dhp = dh0.data_ptr<scalar_t>();
+    scalar_t* accp = acc.data_ptr<scalar_t>();
+    over_batch(B, [&](int64_t b0, int64_t b1) {
+      const int64_t nb = b1 - b0;
+      scalar_t* s_gA = accp + b0 * NACC;
+      scalar_t* s_bA = s_gA + G;
+      scalar_t* s_gR = s_bA + G;
+      scalar_t* s_bR = s_gR + G;
+      std::vector<scalar_t> scratch(dp ? nb * H : 0);
+      std::vector<scalar_t> dA(G), dR(G), mrow(H);
+      scalar_t* dh = dhp + b0 * H;
+      for (int64_t k = T - 1; k >= 0; --k) {
+        const int64_t t = step_time(k, T, reverse);
+        const int64_t row0 = t * B + b0;
+        scalar_t* dQ_t = dQp + row0 * G;
+        for (int64_t b = 0; b < nb; ++b) {
+          const int64_t row = row0 + b;
+          scalar_t* dq = dQ_t + b * G;
+          scalar_t* dpr = dPp + row * G;
+          const scalar_t m = mp ? mp[row] : scalar_t(1);
+          if (m == scalar_t(0)) {   // nothing reaches the cell: dh passes through unchanged
+            for (int64_t j = 0; j < G; ++j) {
+              dq[j] = scalar_t(0);
+              dpr[j] = scalar_t(0);
+            }
+            continue;
+          }
+          const scalar_t* a = gp + row * G;
+          scalar_t *da = dA.data(), *dr_ = dR.data();
+          gru_backward_row(a, a + H, a + 2 * H, rnp + row * H, hpp + row * H, dyp + row * H,
+                           fill_row(mrow.data(), m, H), m, da, da + H, da + 2 * H, dr_, dr_ + H, dr_ + 2 * H,
+                           dh + b * H, H);
+          norm_backward_accumulate_row(dr_, qhp + row * G, qrs[row], ghhp, dq, s_gR, s_bR, G);
+          norm_backward_accumulate_row(da, php + row * G, prs[row], gihp, dpr, s_gA, s_bA, G);
+        }
+        if (dp) {   // dh += d ⊙ (dQ_t W_hh)
+          gemm(false, false, nb, H, G, dQ_t, G, whh, H, scalar_t(0), scratch.data(), H);
+          const scalar_t* db = dp + b0 * H;
+          for (int64_t j = 0; j < nb * H; ++j) dh[j] += scratch[j] * db[j];
+        } else {    // dh += dQ_t W_hh
+          gemm(false, false, nb, H, G, dQ_t, G, whh, H, scalar_t(1), dh, H);
+        }
+      }
+    });
+  });
+  Tensor sums = acc.sum(0);
+  return {dP, dQ, dh0, sums.narrow(0, 0, G), sums.narrow(0, G, G), sums.narrow(0, 2 * G, G),
+          sums.narrow(0, 3 * G, G)};
+}
+
 }  // namespace
 
 TORCH_LIBRARY(rnnkit_compiled, m) {
@@ -1081,6 +1285,11 @@ TORCH_LIBRARY(rnnkit_compiled, m) {
   m.def("ln_lstm_backward(Tensor dy, Tensor dh_n, Tensor dc_n, Tensor gates, Tensor P_hat, Tensor P_rstd, "
         "Tensor Q_hat, Tensor Q_rstd, Tensor n_hat, Tensor n_rstd, Tensor tanh_n, Tensor c_prev_all, Tensor W_hh, "
         "Tensor gamma_ih, Tensor gamma_hh, Tensor gamma_c, Tensor? mask, Tensor? d, bool reverse) -> Tensor[]");
+  m.def("ln_gru_forward(Tensor(a!) P, Tensor h0, Tensor W_hh, Tensor shift_A, Tensor shift_R, Tensor gamma_ih, "
+        "Tensor gamma_hh, Tensor? mask, Tensor? d, bool reverse) -> Tensor[]");
+  m.def("ln_gru_backward(Tensor dy, Tensor dh_n, Tensor gates, Tensor P_hat, Tensor P_rstd, Tensor Q_hat, "
+        "Tensor Q_rstd, Tensor R_n, Tensor h_prev_all, Tensor W_hh, Tensor gamma_ih, Tensor gamma_hh, Tensor? mask, "
+        "Tensor? d, bool reverse) -> Tensor[]");
 }
 
 TORCH_LIBRARY_IMPL(rnnkit_compiled, CPU, m) {
@@ -1095,4 +1304,6 @@ TORCH_LIBRARY_IMPL(rnnkit_compiled, CPU, m) {
   m.impl("elman_backward", &elman_backward);
   m.impl("ln_lstm_forward", &ln_lstm_forward);
   m.impl("ln_lstm_backward", &ln_lstm_backward);
+  m.impl("ln_gru_forward", &ln_gru_forward);
+  m.impl("ln_gru_backward", &ln_gru_backward);
 }
