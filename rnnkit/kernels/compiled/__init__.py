@@ -1,7 +1,8 @@
-"""Compiled (C++) step loops for the LSTM, GRU and Elman sequence kernels.
+"""Compiled (C++) step loops for the LSTM, GRU, Elman and layer-normalised LSTM/GRU sequence kernels.
 
-Drop-in replacements for ``rnnkit.kernels.lstm_sequence``, ``gru_sequence`` and ``elman_sequence``: same
-arguments, same outputs, same gradients (the math and the gradient formulas are the ones documented in
+Drop-in replacements for ``rnnkit.kernels.lstm_sequence``, ``gru_sequence``, ``elman_sequence``,
+``layer_norm_lstm_sequence`` and ``layer_norm_gru_sequence`` (zoneout in the last two runs the Python kernel):
+same arguments, same outputs, same gradients (the math and the gradient formulas are the ones documented in
 those modules; only the loop over time runs in C++, see ``rnn_kernels.cpp``). The input projection and
 the weight gradients are the same single matrix products as in the Python kernels.
 
