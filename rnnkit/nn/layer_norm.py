@@ -14,7 +14,7 @@ biases at 0.
 from __future__ import annotations
 
 from rnnkit.cells.steps import layer_norm_gru_step, layer_norm_lstm_step
-from rnnkit.kernels import layer_norm_gru_sequence, layer_norm_lstm_sequence
+from rnnkit.kernels.compiled import layer_norm_gru_sequence, layer_norm_lstm_sequence
 from rnnkit.nn.recurrent import RecurrentLayer
 
 __all__ = ["LayerNormLSTM", "LayerNormGRU"]

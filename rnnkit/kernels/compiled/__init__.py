@@ -25,7 +25,7 @@ from rnnkit.kernels import gru as _py_gru
 from rnnkit.kernels import layer_norm_gru as _py_layer_norm_gru
 from rnnkit.kernels import layer_norm_lstm as _py_layer_norm_lstm
 from rnnkit.kernels import lstm as _py_lstm
-from rnnkit.kernels._sequence import input_projection, update_weights, weight_gradients
+from rnnkit.kernels._sequence import input_projection, projection_gradients, update_weights
 from rnnkit.kernels.compiled._loader import build_error, is_available, load, ops
 
 __all__ = ["lstm_sequence", "gru_sequence", "elman_sequence", "layer_norm_lstm_sequence", "layer_norm_gru_sequence",
@@ -78,14 +78,10 @@ class LSTMSequence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, dy, dh_n, dc_n):
         x, W_ih, W_hh, gates, tanh_c, h_prev_all, c_prev_all, mask, d, u_h, u_c = ctx.saved_tensors
-        T, B, _ = x.shape
-        H = W_hh.shape[1]
         dG, dh0, dc0 = ops().lstm_backward(dy, dh_n, dc_n, gates, tanh_c, c_prev_all, W_hh.contiguous(),
                                            mask, d, u_h, u_c, ctx.reverse)
         need = ctx.needs_input_grad
-        dx = (dG.reshape(T * B, 4 * H) @ W_ih).view(T, B, -1) if need[0] else None
-        dW_ih = weight_gradients(dG, x) if need[3] else None
-        dW_hh = weight_gradients(dG, h_prev_all if d is None else h_prev_all * d) if need[4] else None
+        dx, dW_ih, dW_hh = projection_gradients(dG, dG, x, W_ih, h_prev_all, d, (need[0], need[3], need[4]))
         db = dG.sum(dim=(0, 1)) if ctx.has_bias else None
         return (dx, dh0, dc0, dW_ih, dW_hh, db, None if db is None else db.clone(),
                 None, None, None, None, None)
@@ -151,14 +147,10 @@ class GRUSequence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, dy, dh_n):
         x, W_ih, W_hh, gates, R_n, h_prev_all, mask, d, u_h = ctx.saved_tensors
-        T, B, _ = x.shape
-        H = W_hh.shape[1]
         dA, dR, dh0 = ops().gru_backward(dy, dh_n, gates, R_n, h_prev_all, W_hh.contiguous(), mask, d, u_h,
                                          ctx.reverse)
         need = ctx.needs_input_grad
-        dx = (dA.reshape(T * B, 3 * H) @ W_ih).view(T, B, -1) if need[0] else None
-        dW_ih = weight_gradients(dA, x) if need[2] else None
-        dW_hh = weight_gradients(dR, h_prev_all if d is None else h_prev_all * d) if need[3] else None
+        dx, dW_ih, dW_hh = projection_gradients(dA, dR, x, W_ih, h_prev_all, d, (need[0], need[2], need[3]))
         db_ih = dA.sum(dim=(0, 1)) if ctx.has_bias else None
         db_hh = dR.sum(dim=(0, 1)) if ctx.has_bias else None
         return dx, dh0, dW_ih, dW_hh, db_ih, db_hh, None, None, None, None
@@ -222,13 +214,9 @@ class ElmanSequence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, dy, dh_n):
         x, W_ih, W_hh, hs, h_prev_all, mask, d, u_h = ctx.saved_tensors
-        T, B, _ = x.shape
-        H = W_hh.shape[1]
         da, dh0 = ops().elman_backward(dy, dh_n, hs, W_hh.contiguous(), mask, d, u_h, ctx.reverse, ctx.relu)
         need = ctx.needs_input_grad
-        dx = (da.reshape(T * B, H) @ W_ih).view(T, B, -1) if need[0] else None
-        dW_ih = weight_gradients(da, x) if need[2] else None
-        dW_hh = weight_gradients(da, h_prev_all if d is None else h_prev_all * d) if need[3] else None
+        dx, dW_ih, dW_hh = projection_gradients(da, da, x, W_ih, h_prev_all, d, (need[0], need[2], need[3]))
         db = da.sum(dim=(0, 1)) if ctx.has_bias else None
         return dx, dh0, dW_ih, dW_hh, db, None if db is None else db.clone(), None, None, None, None, None
 
@@ -297,15 +285,11 @@ class LayerNormLSTMSequence(torch.autograd.Function):
     def backward(ctx, dy, dh_n, dc_n):
         (x, W_ih, W_hh, gamma_ih, gamma_hh, gamma_c, gates, P_hat, P_rstd, Q_hat, Q_rstd, n_hat, n_rstd, tanh_n,
          h_prev_all, c_prev_all, mask, d) = ctx.saved_tensors
-        T, B, _ = x.shape
-        H = W_hh.shape[1]
         dP, dQ, dh0, dc0, dgamma_ih, dgamma_hh, dG_sum, dgamma_c, dbeta_c = ops().ln_lstm_backward(
             dy, dh_n, dc_n, gates, P_hat, P_rstd, Q_hat, Q_rstd, n_hat, n_rstd, tanh_n, c_prev_all,
             W_hh.contiguous(), gamma_ih, gamma_hh, gamma_c, mask, d, ctx.reverse)
         need = ctx.needs_input_grad
-        dx = (dP.reshape(T * B, 4 * H) @ W_ih).view(T, B, -1) if need[0] else None
-        dW_ih = weight_gradients(dP, x) if need[3] else None
-        dW_hh = weight_gradients(dQ, h_prev_all if d is None else h_prev_all * d) if need[4] else None
+        dx, dW_ih, dW_hh = projection_gradients(dP, dQ, x, W_ih, h_prev_all, d, (need[0], need[3], need[4]))
         db = dG_sum if ctx.has_bias else None
         return (dx, dh0, dc0, dW_ih, dW_hh, db, None if db is None else db.clone(),
                 dgamma_ih, dG_sum.clone(), dgamma_hh, dG_sum.clone(), dgamma_c, dbeta_c, None, None, None)
@@ -379,15 +363,11 @@ class LayerNormGRUSequence(torch.autograd.Function):
     def backward(ctx, dy, dh_n):
         (x, W_ih, W_hh, gamma_ih, gamma_hh, gates, P_hat, P_rstd, Q_hat, Q_rstd, R_n, h_prev_all, mask,
          d) = ctx.saved_tensors
-        T, B, _ = x.shape
-        H = W_hh.shape[1]
         dP, dQ, dh0, dgamma_ih, dA_sum, dgamma_hh, dR_sum = ops().ln_gru_backward(
             dy, dh_n, gates, P_hat, P_rstd, Q_hat, Q_rstd, R_n, h_prev_all, W_hh.contiguous(), gamma_ih, gamma_hh,
             mask, d, ctx.reverse)
         need = ctx.needs_input_grad
-        dx = (dP.reshape(T * B, 3 * H) @ W_ih).view(T, B, -1) if need[0] else None
-        dW_ih = weight_gradients(dP, x) if need[2] else None
-        dW_hh = weight_gradients(dQ, h_prev_all if d is None else h_prev_all * d) if need[3] else None
+        dx, dW_ih, dW_hh = projection_gradients(dP, dQ, x, W_ih, h_prev_all, d, (need[0], need[2], need[3]))
         return (dx, dh0, dW_ih, dW_hh, dA_sum.clone() if ctx.has_bias else None,
                 dR_sum.clone() if ctx.has_bias else None, dgamma_ih, dA_sum, dgamma_hh, dR_sum, None, None, None)
 
