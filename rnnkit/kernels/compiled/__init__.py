@@ -22,30 +22,14 @@ from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels import elman as _py_elman
 from rnnkit.kernels import gru as _py_gru
-from rnnkit.kernels import layer_norm_gru as _py_layer_norm_gru
-from rnnkit.kernels import layer_norm_lstm as _py_layer_norm_lstm
 from rnnkit.kernels import lstm as _py_lstm
-from rnnkit.kernels._sequence import input_projection, projection_gradients, update_weights
+from rnnkit.kernels._sequence import input_projection, projection_gradients
+from rnnkit.kernels.compiled._common import as_mask, full_update, needs_graph
 from rnnkit.kernels.compiled._loader import build_error, is_available, load, ops
+from rnnkit.kernels.compiled.layer_norm import layer_norm_gru_sequence, layer_norm_lstm_sequence
 
 __all__ = ["lstm_sequence", "gru_sequence", "elman_sequence", "layer_norm_lstm_sequence", "layer_norm_gru_sequence",
            "is_available", "build_error", "load"]
-
-
-def _as_mask(mask: Tensor | None, x: Tensor) -> Tensor | None:
-    return None if mask is None else mask.to(x.dtype).contiguous()
-
-
-def _full_update(mask: Tensor | None, keep: Tensor | None, x: Tensor, H: int) -> Tensor | None:
-    """u = m (1 - k) as a (T, B, H) tensor when zoneout is on; None otherwise (the C++ then uses m_t)."""
-    if keep is None:
-        return None
-    T, B, _ = x.shape
-    return update_weights(mask, keep).expand(T, B, H).contiguous()
-
-
-def _needs_graph(*tensors) -> bool:
-    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -64,9 +48,9 @@ class LSTMSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask, reverse, recurrent_mask, zoneout_h, zoneout_c):
         H = h0.shape[1]
-        mask = _as_mask(mask, x)
+        mask = as_mask(mask, x)
         d = None if recurrent_mask is None else recurrent_mask.contiguous()
-        u_h, u_c = _full_update(mask, zoneout_h, x, H), _full_update(mask, zoneout_c, x, H)
+        u_h, u_c = full_update(mask, zoneout_h, x, H), full_update(mask, zoneout_c, x, H)
         y, h_n, c_n, (gates, tanh_c, h_prev_all, c_prev_all) = _lstm_forward(
             x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask, reverse, d, u_h, u_c)
         ctx.save_for_backward(x, W_ih, W_hh, gates, tanh_c, h_prev_all, c_prev_all, mask, d, u_h, u_c)
@@ -106,16 +90,16 @@ def lstm_sequence(
     if not load() or x.device.type != "cpu":
         return _py_lstm.lstm_sequence(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask, reverse, recurrent_mask=recurrent_mask,
                                       zoneout_h=zoneout_h, zoneout_c=zoneout_c)
-    if not _needs_graph(x, h0, c0, W_ih, W_hh, b_ih, b_hh, recurrent_mask):
+    if not needs_graph(x, h0, c0, W_ih, W_hh, b_ih, b_hh, recurrent_mask):
         # inference: no autograd node, nothing kept for backward
         if recurrent_mask is None and zoneout_h is None and zoneout_c is None:   # one C++ call (streaming)
-            y, h_n, c_n = ops().lstm_infer(x, h0, c0, W_ih, W_hh, b_ih, b_hh, _as_mask(mask, x), bool(reverse))
+            y, h_n, c_n = ops().lstm_infer(x, h0, c0, W_ih, W_hh, b_ih, b_hh, as_mask(mask, x), bool(reverse))
             return y, h_n, c_n
         H = h0.shape[1]
-        m = _as_mask(mask, x)
+        m = as_mask(mask, x)
         d = None if recurrent_mask is None else recurrent_mask.contiguous()
         y, h_n, c_n, _ = _lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, m, reverse, d,
-                                       _full_update(m, zoneout_h, x, H), _full_update(m, zoneout_c, x, H))
+                                       full_update(m, zoneout_h, x, H), full_update(m, zoneout_c, x, H))
         return y, h_n, c_n
     return LSTMSequence.apply(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask, reverse, recurrent_mask, zoneout_h, zoneout_c)
 
@@ -134,9 +118,9 @@ def _gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, d, u_h):
 class GRUSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, recurrent_mask, zoneout_h):
-        mask = _as_mask(mask, x)
+        mask = as_mask(mask, x)
         d = None if recurrent_mask is None else recurrent_mask.contiguous()
-        u_h = _full_update(mask, zoneout_h, x, h0.shape[1])
+        u_h = full_update(mask, zoneout_h, x, h0.shape[1])
         y, h_n, (gates, R_n, h_prev_all) = _gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, d, u_h)
         ctx.save_for_backward(x, W_ih, W_hh, gates, R_n, h_prev_all, mask, d, u_h)
         ctx.reverse = bool(reverse)
@@ -173,14 +157,14 @@ def gru_sequence(
     if not load() or x.device.type != "cpu":
         return _py_gru.gru_sequence(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, recurrent_mask=recurrent_mask,
                                     zoneout_h=zoneout_h)
-    if not _needs_graph(x, h0, W_ih, W_hh, b_ih, b_hh, recurrent_mask):
+    if not needs_graph(x, h0, W_ih, W_hh, b_ih, b_hh, recurrent_mask):
         if recurrent_mask is None and zoneout_h is None:
-            y, h_n = ops().gru_infer(x, h0, W_ih, W_hh, b_ih, b_hh, _as_mask(mask, x), bool(reverse))
+            y, h_n = ops().gru_infer(x, h0, W_ih, W_hh, b_ih, b_hh, as_mask(mask, x), bool(reverse))
             return y, h_n
-        m = _as_mask(mask, x)
+        m = as_mask(mask, x)
         d = None if recurrent_mask is None else recurrent_mask.contiguous()
         y, h_n, _ = _gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, m, reverse, d,
-                                 _full_update(m, zoneout_h, x, h0.shape[1]))
+                                 full_update(m, zoneout_h, x, h0.shape[1]))
         return y, h_n
     return GRUSequence.apply(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, recurrent_mask, zoneout_h)
 
@@ -200,9 +184,9 @@ def _elman_forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity, d
 class ElmanSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity, recurrent_mask, zoneout_h):
-        mask = _as_mask(mask, x)
+        mask = as_mask(mask, x)
         d = None if recurrent_mask is None else recurrent_mask.contiguous()
-        u_h = _full_update(mask, zoneout_h, x, h0.shape[1])
+        u_h = full_update(mask, zoneout_h, x, h0.shape[1])
         y, h_n, (hs, h_prev_all) = _elman_forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity, d, u_h)
         ctx.save_for_backward(x, W_ih, W_hh, hs, h_prev_all, mask, d, u_h)
         ctx.reverse = bool(reverse)
@@ -239,167 +223,15 @@ def elman_sequence(
     if nonlinearity not in ("tanh", "relu") or not load() or x.device.type != "cpu":
         return _py_elman.elman_sequence(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity,
                                         recurrent_mask=recurrent_mask, zoneout_h=zoneout_h)
-    if not _needs_graph(x, h0, W_ih, W_hh, b_ih, b_hh, recurrent_mask):
+    if not needs_graph(x, h0, W_ih, W_hh, b_ih, b_hh, recurrent_mask):
         if recurrent_mask is None and zoneout_h is None:
-            y, h_n = ops().elman_infer(x, h0, W_ih, W_hh, b_ih, b_hh, _as_mask(mask, x), bool(reverse),
+            y, h_n = ops().elman_infer(x, h0, W_ih, W_hh, b_ih, b_hh, as_mask(mask, x), bool(reverse),
                                        nonlinearity == "relu")
             return y, h_n
-        m = _as_mask(mask, x)
+        m = as_mask(mask, x)
         d = None if recurrent_mask is None else recurrent_mask.contiguous()
         y, h_n, _ = _elman_forward(x, h0, W_ih, W_hh, b_ih, b_hh, m, reverse, nonlinearity, d,
-                                   _full_update(m, zoneout_h, x, h0.shape[1]))
+                                   full_update(m, zoneout_h, x, h0.shape[1]))
         return y, h_n
     return ElmanSequence.apply(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity, recurrent_mask, zoneout_h)
 
-
-# ---------------------------------------------------------------------------------------------------
-# Layer-normalised LSTM (equations in rnnkit/kernels/layer_norm_lstm.py). The C++ step normalises P_t, Q_t
-# and c̃_t row by row inside the loop; only the input projection and the weight gradients are GEMMs here.
-
-
-def _ln_lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, gamma_ih, beta_ih, gamma_hh, beta_hh, gamma_c, beta_c,
-                     mask, reverse, d):
-    shift = beta_ih + beta_hh if b_ih is None else beta_ih + beta_hh + (b_ih + b_hh)   # every constant of G_t
-    P = input_projection(x, W_ih, None).contiguous()             # (T, B, 4H), becomes P̂ in place
-    (y, h_n, c_n, gates, P_rstd, Q_hat, Q_rstd, n_hat, n_rstd, tanh_n, h_prev_all,
-     c_prev_all) = ops().ln_lstm_forward(P, h0.contiguous(), c0.contiguous(), W_hh.contiguous(), shift, gamma_ih,
-                                         gamma_hh, gamma_c, beta_c, mask, d, bool(reverse))
-    return y, h_n, c_n, (gates, P, P_rstd, Q_hat, Q_rstd, n_hat, n_rstd, tanh_n, h_prev_all, c_prev_all)
-
-
-class LayerNormLSTMSequence(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh, gamma_ih, beta_ih, gamma_hh, beta_hh, gamma_c, beta_c,
-                mask, reverse, recurrent_mask):
-        mask = _as_mask(mask, x)
-        d = None if recurrent_mask is None else recurrent_mask.contiguous()
-        y, h_n, c_n, saved = _ln_lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, gamma_ih, beta_ih, gamma_hh,
-                                              beta_hh, gamma_c, beta_c, mask, reverse, d)
-        ctx.save_for_backward(x, W_ih, W_hh, gamma_ih, gamma_hh, gamma_c, *saved, mask, d)
-        ctx.reverse = bool(reverse)
-        ctx.has_bias = b_ih is not None
-        return y, h_n, c_n
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, dy, dh_n, dc_n):
-        (x, W_ih, W_hh, gamma_ih, gamma_hh, gamma_c, gates, P_hat, P_rstd, Q_hat, Q_rstd, n_hat, n_rstd, tanh_n,
-         h_prev_all, c_prev_all, mask, d) = ctx.saved_tensors
-        dP, dQ, dh0, dc0, dgamma_ih, dgamma_hh, dG_sum, dgamma_c, dbeta_c = ops().ln_lstm_backward(
-            dy, dh_n, dc_n, gates, P_hat, P_rstd, Q_hat, Q_rstd, n_hat, n_rstd, tanh_n, c_prev_all,
-            W_hh.contiguous(), gamma_ih, gamma_hh, gamma_c, mask, d, ctx.reverse)
-        need = ctx.needs_input_grad
-        dx, dW_ih, dW_hh = projection_gradients(dP, dQ, x, W_ih, h_prev_all, d, (need[0], need[3], need[4]))
-        db = dG_sum if ctx.has_bias else None
-        return (dx, dh0, dc0, dW_ih, dW_hh, db, None if db is None else db.clone(),
-                dgamma_ih, dG_sum.clone(), dgamma_hh, dG_sum.clone(), dgamma_c, dbeta_c, None, None, None)
-
-
-def layer_norm_lstm_sequence(
-    x: Tensor,
-    h0: Tensor,
-    c0: Tensor,
-    W_ih: Tensor,
-    W_hh: Tensor,
-    b_ih: Tensor | None,
-    b_hh: Tensor | None,
-    gamma_ih: Tensor,
-    beta_ih: Tensor,
-    gamma_hh: Tensor,
-    beta_hh: Tensor,
-    gamma_c: Tensor,
-    beta_c: Tensor,
-    mask: Tensor | None = None,
-    reverse: bool = False,
-    *,
-    recurrent_mask: Tensor | None = None,
-    zoneout_h: Tensor | None = None,
-    zoneout_c: Tensor | None = None,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """``rnnkit.kernels.layer_norm_lstm_sequence`` with the loop over time compiled; returns ``(y, h_n, c_n)``.
-
-    Zoneout is not compiled: with ``zoneout_h`` or ``zoneout_c`` this runs the Python kernel.
-    """
-    args = (x, h0, c0, W_ih, W_hh, b_ih, b_hh, gamma_ih, beta_ih, gamma_hh, beta_hh, gamma_c, beta_c)
-    if zoneout_h is not None or zoneout_c is not None or not load() or x.device.type != "cpu":
-        return _py_layer_norm_lstm.layer_norm_lstm_sequence(*args, mask, reverse, recurrent_mask=recurrent_mask,
-                                                            zoneout_h=zoneout_h, zoneout_c=zoneout_c)
-    if not _needs_graph(*args, recurrent_mask):   # inference: no autograd node, nothing kept for backward
-        m = _as_mask(mask, x)
-        d = None if recurrent_mask is None else recurrent_mask.contiguous()
-        y, h_n, c_n, _ = _ln_lstm_forward(*args, m, reverse, d)
-        return y, h_n, c_n
-    return LayerNormLSTMSequence.apply(*args, mask, reverse, recurrent_mask)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Layer-normalised GRU (equations in rnnkit/kernels/layer_norm_gru.py), built like the LN-LSTM above.
-
-
-def _ln_gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, gamma_ih, beta_ih, gamma_hh, beta_hh, mask, reverse, d):
-    shift_A = beta_ih if b_ih is None else beta_ih + b_ih       # A_t = γ_ih P̂_t + β_ih + b_ih
-    shift_R = beta_hh if b_hh is None else beta_hh + b_hh       # R_t = γ_hh Q̂_t + β_hh + b_hh
-    P = input_projection(x, W_ih, None).contiguous()             # (T, B, 3H), becomes P̂ in place
-    y, h_n, gates, P_rstd, Q_hat, Q_rstd, R_n, h_prev_all = ops().ln_gru_forward(
-        P, h0.contiguous(), W_hh.contiguous(), shift_A, shift_R, gamma_ih, gamma_hh, mask, d, bool(reverse))
-    return y, h_n, (gates, P, P_rstd, Q_hat, Q_rstd, R_n, h_prev_all)
-
-
-class LayerNormGRUSequence(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, gamma_ih, beta_ih, gamma_hh, beta_hh, mask, reverse,
-                recurrent_mask):
-        mask = _as_mask(mask, x)
-        d = None if recurrent_mask is None else recurrent_mask.contiguous()
-        y, h_n, saved = _ln_gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, gamma_ih, beta_ih, gamma_hh, beta_hh, mask,
-                                        reverse, d)
-        ctx.save_for_backward(x, W_ih, W_hh, gamma_ih, gamma_hh, *saved, mask, d)
-        ctx.reverse = bool(reverse)
-        ctx.has_bias = b_ih is not None
-        return y, h_n
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, dy, dh_n):
-        (x, W_ih, W_hh, gamma_ih, gamma_hh, gates, P_hat, P_rstd, Q_hat, Q_rstd, R_n, h_prev_all, mask,
-         d) = ctx.saved_tensors
-        dP, dQ, dh0, dgamma_ih, dA_sum, dgamma_hh, dR_sum = ops().ln_gru_backward(
-            dy, dh_n, gates, P_hat, P_rstd, Q_hat, Q_rstd, R_n, h_prev_all, W_hh.contiguous(), gamma_ih, gamma_hh,
-            mask, d, ctx.reverse)
-        need = ctx.needs_input_grad
-        dx, dW_ih, dW_hh = projection_gradients(dP, dQ, x, W_ih, h_prev_all, d, (need[0], need[2], need[3]))
-        return (dx, dh0, dW_ih, dW_hh, dA_sum.clone() if ctx.has_bias else None,
-                dR_sum.clone() if ctx.has_bias else None, dgamma_ih, dA_sum, dgamma_hh, dR_sum, None, None, None)
-
-
-def layer_norm_gru_sequence(
-    x: Tensor,
-    h0: Tensor,
-    W_ih: Tensor,
-    W_hh: Tensor,
-    b_ih: Tensor | None,
-    b_hh: Tensor | None,
-    gamma_ih: Tensor,
-    beta_ih: Tensor,
-    gamma_hh: Tensor,
-    beta_hh: Tensor,
-    mask: Tensor | None = None,
-    reverse: bool = False,
-    *,
-    recurrent_mask: Tensor | None = None,
-    zoneout_h: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """``rnnkit.kernels.layer_norm_gru_sequence`` with the loop over time compiled; returns ``(y, h_n)``.
-
-    Zoneout is not compiled: with ``zoneout_h`` this runs the Python kernel.
-    """
-    args = (x, h0, W_ih, W_hh, b_ih, b_hh, gamma_ih, beta_ih, gamma_hh, beta_hh)
-    if zoneout_h is not None or not load() or x.device.type != "cpu":
-        return _py_layer_norm_gru.layer_norm_gru_sequence(*args, mask, reverse, recurrent_mask=recurrent_mask,
-                                                          zoneout_h=zoneout_h)
-    if not _needs_graph(*args, recurrent_mask):   # inference: no autograd node, nothing kept for backward
-        m = _as_mask(mask, x)
-        d = None if recurrent_mask is None else recurrent_mask.contiguous()
-        y, h_n, _ = _ln_gru_forward(*args, m, reverse, d)
-        return y, h_n
-    return LayerNormGRUSequence.apply(*args, mask, reverse, recurrent_mask)
