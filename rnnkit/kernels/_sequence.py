@@ -25,6 +25,10 @@ __all__ = [
     "projection_gradients",
     "update_weights",
     "split_update",
+    "advance",
+    "write_output",
+    "output_gradient",
+    "recurrent_gradient",
 ]
 
 
@@ -89,3 +93,31 @@ def split_update(ds: Tensor, u: Tensor | None) -> tuple[Tensor, Tensor | None]:
         return ds, None
     ds_cell = u * ds
     return ds_cell, ds - ds_cell
+
+
+def advance(s_prev: Tensor, s_new: Tensor, u: Tensor | None, t: int) -> Tensor:
+    """s_t = lerp(s_{t-1}, s̃_t, u_t): the state a step keeps."""
+    return s_new if u is None else torch.lerp(s_prev, s_new, u[t])
+
+
+def write_output(y: Tensor, t: int, h: Tensor, mask: Tensor | None) -> None:
+    """y_t = m_t h_t, written into the preallocated output."""
+    if mask is None:
+        y[t] = h
+    else:
+        torch.mul(h, mask[t].unsqueeze(1), out=y[t])
+
+
+def output_gradient(dh: Tensor, dy: Tensor, t: int, mask: Tensor | None) -> Tensor:
+    """dh_t = dh + m_t dy_t: the gradient reaching h_t from step t+1 and from the output."""
+    return dh + (dy[t] if mask is None else mask[t].unsqueeze(1) * dy[t])
+
+
+def recurrent_gradient(dR_t: Tensor, W_hh: Tensor, recurrent_mask: Tensor | None, carry: Tensor | None) -> Tensor:
+    """dh_{t-1} through the recurrent product, d ⊙ (dR_t W_hh), plus what skipped the cell, (1 - u_t) dh_t."""
+    dh = dR_t @ W_hh
+    if recurrent_mask is not None:
+        dh = dh * recurrent_mask
+    if carry is not None:
+        dh += carry
+    return dh

@@ -24,7 +24,17 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._sequence import input_projection, projection_gradients, split_update, time_steps, update_weights
+from rnnkit.kernels._sequence import (
+    advance,
+    input_projection,
+    output_gradient,
+    projection_gradients,
+    recurrent_gradient,
+    split_update,
+    time_steps,
+    update_weights,
+    write_output,
+)
 
 __all__ = ["ElmanSequence", "elman_sequence", "NONLINEARITIES"]
 
@@ -53,11 +63,8 @@ class ElmanSequence(torch.autograd.Function):
                 torch.tanh(h_new, out=h_new)
             else:
                 h_new.clamp_(min=0)
-            h = h_new if u is None else torch.lerp(h, h_new, u[t])
-            if mask is None:
-                y[t] = h
-            else:
-                torch.mul(h, mask[t].unsqueeze(1), out=y[t])
+            h = advance(h, h_new, u, t)
+            write_output(y, t, h, mask)
         ctx.save_for_backward(x, W_ih, W_hh, h_new_all, h_prev_all, mask, d, u)
         ctx.reverse = reverse
         ctx.nonlinearity = nonlinearity
@@ -77,14 +84,10 @@ class ElmanSequence(torch.autograd.Function):
         da = x.new_empty(T, B, H)
         dh = dh_n
         for t in time_steps(T, not ctx.reverse):
-            dh_t = dh + (dy[t] if mask is None else mask[t].unsqueeze(1) * dy[t])
+            dh_t = output_gradient(dh, dy, t, mask)
             dh_cell, dh_carry = split_update(dh_t, None if u is None else u[t])
             torch.mul(dh_cell, dact[t], out=da[t])
-            dh = da[t] @ W_hh
-            if d is not None:
-                dh = dh * d
-            if dh_carry is not None:
-                dh += dh_carry
+            dh = recurrent_gradient(da[t], W_hh, d, dh_carry)
         need = ctx.needs_input_grad
         dx, dW_ih, dW_hh = projection_gradients(da, da, x, W_ih, h_prev_all, d, (need[0], need[2], need[3]))
         db = da.sum(dim=(0, 1)) if ctx.has_bias else None

@@ -27,8 +27,19 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnnkit.kernels._gates import gru_gate_gradients
 from rnnkit.kernels._layer_norm import layer_norm_backward, layer_norm_forward
-from rnnkit.kernels._sequence import input_projection, projection_gradients, split_update, time_steps, update_weights
+from rnnkit.kernels._sequence import (
+    advance,
+    input_projection,
+    output_gradient,
+    projection_gradients,
+    recurrent_gradient,
+    split_update,
+    time_steps,
+    update_weights,
+    write_output,
+)
 
 __all__ = ["LayerNormGRUSequence", "layer_norm_gru_sequence"]
 
@@ -63,11 +74,8 @@ class LayerNormGRUSequence(torch.autograd.Function):
             R_n_all[t] = R[:, 2 * H:]
             torch.tanh(torch.addcmul(A[t, :, 2 * H:], r, R[:, 2 * H:]), out=n)
             h_new = torch.lerp(n, h, z)
-            h = h_new if u is None else torch.lerp(h, h_new, u[t])
-            if mask is None:
-                y[t] = h
-            else:
-                torch.mul(h, mask[t].unsqueeze(1), out=y[t])
+            h = advance(h, h_new, u, t)
+            write_output(y, t, h, mask)
         ctx.save_for_backward(x, W_ih, W_hh, gamma_ih, gamma_hh, gates, P_hat, P_rstd, Q_hat, Q_rstd,
                               R_n_all, h_prev_all, mask, d, u)
         ctx.reverse = reverse
@@ -87,24 +95,12 @@ class LayerNormGRUSequence(torch.autograd.Function):
         dh = dh_n
         for t in time_steps(T, not ctx.reverse):
             r, z, n = gates[t].chunk(3, dim=1)
-            dh_t = dh + (dy[t] if mask is None else mask[t].unsqueeze(1) * dy[t])
+            dh_t = output_gradient(dh, dy, t, mask)
             dh_cell, dh_carry = split_update(dh_t, None if u is None else u[t])
-            dn = dh_cell * (1 - z)
-            dz = dh_cell * (h_prev_all[t] - n)
-            dA_t, dR_t = dA[t], dR[t]
-            torch.mul(dn, 1 - n * n, out=dA_t[:, 2 * H:])
-            torch.mul(dA_t[:, 2 * H:], r, out=dR_t[:, 2 * H:])
-            dr = dA_t[:, 2 * H:] * R_n_all[t]
-            torch.mul(dr, r * (1 - r), out=dA_t[:, :H])
-            torch.mul(dz, z * (1 - z), out=dA_t[:, H:2 * H])
-            dR_t[:, :2 * H] = dA_t[:, :2 * H]
-            dQ[t] = layer_norm_backward(dR_t, Q_hat[t], Q_rstd[t], gamma_hh)
-            dh = dQ[t] @ W_hh
-            if d is not None:
-                dh = dh * d
+            gru_gate_gradients(dA[t], dR[t], dh_cell, r, z, n, h_prev_all[t], R_n_all[t])
+            dQ[t] = layer_norm_backward(dR[t], Q_hat[t], Q_rstd[t], gamma_hh)
+            dh = recurrent_gradient(dQ[t], W_hh, d, dh_carry)
             dh += dh_cell * z
-            if dh_carry is not None:
-                dh += dh_carry
         need = ctx.needs_input_grad
         dP = layer_norm_backward(dA, P_hat, P_rstd, gamma_ih)
         dx, dW_ih, dW_hh = projection_gradients(dP, dQ, x, W_ih, h_prev_all, d, (need[0], need[2], need[3]))

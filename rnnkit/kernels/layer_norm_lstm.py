@@ -32,8 +32,19 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnnkit.kernels._gates import lstm_gate_gradients
 from rnnkit.kernels._layer_norm import layer_norm_backward, layer_norm_forward
-from rnnkit.kernels._sequence import input_projection, projection_gradients, split_update, time_steps, update_weights
+from rnnkit.kernels._sequence import (
+    advance,
+    input_projection,
+    output_gradient,
+    projection_gradients,
+    recurrent_gradient,
+    split_update,
+    time_steps,
+    update_weights,
+    write_output,
+)
 
 __all__ = ["LayerNormLSTMSequence", "layer_norm_lstm_sequence"]
 
@@ -73,12 +84,8 @@ class LayerNormLSTMSequence(torch.autograd.Function):
             n, n_hat[t], n_rstd[t] = layer_norm_forward(c_new, gamma_c, beta_c)
             torch.tanh(n, out=tanh_n[t])
             h_new = o * tanh_n[t]
-            h = h_new if u_h is None else torch.lerp(h, h_new, u_h[t])
-            c = c_new if u_c is None else torch.lerp(c, c_new, u_c[t])
-            if mask is None:
-                y[t] = h
-            else:
-                torch.mul(h, mask[t].unsqueeze(1), out=y[t])
+            h, c = advance(h, h_new, u_h, t), advance(c, c_new, u_c, t)
+            write_output(y, t, h, mask)
         ctx.save_for_backward(x, W_ih, W_hh, gamma_ih, gamma_hh, gamma_c, gates, P_hat, P_rstd, Q_hat, Q_rstd,
                               n_hat, n_rstd, tanh_n, h_prev_all, c_prev_all, mask, d, u_h, u_c)
         ctx.reverse = reverse
@@ -99,25 +106,17 @@ class LayerNormLSTMSequence(torch.autograd.Function):
         for t in time_steps(T, not ctx.reverse):
             i, f, g, o = gates[t].chunk(4, dim=1)
             tn = tanh_n[t]
-            dh_t = dh + (dy[t] if mask is None else mask[t].unsqueeze(1) * dy[t])
+            dh_t = output_gradient(dh, dy, t, mask)
             dh_cell, dh_carry = split_update(dh_t, None if u_h is None else u_h[t])
             dc_cell, dc_carry = split_update(dc, None if u_c is None else u_c[t])
             do = dh_cell * tn
             dn = dn_all[t]
             torch.mul(dh_cell * o, 1 - tn * tn, out=dn)
             dc_tilde = dc_cell + layer_norm_backward(dn, n_hat[t], n_rstd[t], gamma_c)
-            dG_t = dG[t]
-            torch.mul(dc_tilde * g, i * (1 - i), out=dG_t[:, 0:H])
-            torch.mul(dc_tilde * c_prev_all[t], f * (1 - f), out=dG_t[:, H:2 * H])
-            torch.mul(dc_tilde * i, 1 - g * g, out=dG_t[:, 2 * H:3 * H])
-            torch.mul(do, o * (1 - o), out=dG_t[:, 3 * H:4 * H])
-            dQ[t] = layer_norm_backward(dG_t, Q_hat[t], Q_rstd[t], gamma_hh)
+            lstm_gate_gradients(dG[t], dc_tilde, do, i, f, g, o, c_prev_all[t])
+            dQ[t] = layer_norm_backward(dG[t], Q_hat[t], Q_rstd[t], gamma_hh)
             dc = dc_tilde * f if dc_carry is None else dc_tilde * f + dc_carry
-            dh = dQ[t] @ W_hh
-            if d is not None:
-                dh = dh * d
-            if dh_carry is not None:
-                dh += dh_carry
+            dh = recurrent_gradient(dQ[t], W_hh, d, dh_carry)
         need = ctx.needs_input_grad
         dP = layer_norm_backward(dG, P_hat, P_rstd, gamma_ih)     # (T, B, 4H), one pass
         dx, dW_ih, dW_hh = projection_gradients(dP, dQ, x, W_ih, h_prev_all, d, (need[0], need[3], need[4]))

@@ -37,7 +37,18 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.kernels._sequence import input_projection, projection_gradients, split_update, time_steps, update_weights
+from rnnkit.kernels._gates import lstm_gate_gradients
+from rnnkit.kernels._sequence import (
+    advance,
+    input_projection,
+    output_gradient,
+    projection_gradients,
+    recurrent_gradient,
+    split_update,
+    time_steps,
+    update_weights,
+    write_output,
+)
 
 __all__ = ["LSTMSequence", "lstm_sequence"]
 
@@ -69,12 +80,8 @@ class LSTMSequence(torch.autograd.Function):
             c_new = f * c + i * g
             torch.tanh(c_new, out=tanh_c[t])
             h_new = o * tanh_c[t]
-            h = h_new if u_h is None else torch.lerp(h, h_new, u_h[t])
-            c = c_new if u_c is None else torch.lerp(c, c_new, u_c[t])
-            if mask is None:
-                y[t] = h
-            else:
-                torch.mul(h, mask[t].unsqueeze(1), out=y[t])
+            h, c = advance(h, h_new, u_h, t), advance(c, c_new, u_c, t)
+            write_output(y, t, h, mask)
         ctx.save_for_backward(x, W_ih, W_hh, gates, tanh_c, h_prev_all, c_prev_all, mask, d, u_h, u_c)
         ctx.reverse = reverse
         ctx.has_bias = b_ih is not None
@@ -91,25 +98,14 @@ class LSTMSequence(torch.autograd.Function):
         for t in time_steps(T, not ctx.reverse):
             i, f, g, o = gates[t].chunk(4, dim=1)
             tc = tanh_c[t]
-            dh_t = dh + (dy[t] if mask is None else mask[t].unsqueeze(1) * dy[t])
+            dh_t = output_gradient(dh, dy, t, mask)
             dh_cell, dh_carry = split_update(dh_t, None if u_h is None else u_h[t])
             dc_cell, dc_carry = split_update(dc, None if u_c is None else u_c[t])
             do = dh_cell * tc
             dc_tilde = dc_cell + dh_cell * o * (1 - tc * tc)
-            di = dc_tilde * g
-            df = dc_tilde * c_prev_all[t]
-            dg = dc_tilde * i
-            dG_t = dG[t]
-            torch.mul(di, i * (1 - i), out=dG_t[:, 0:H])
-            torch.mul(df, f * (1 - f), out=dG_t[:, H:2 * H])
-            torch.mul(dg, 1 - g * g, out=dG_t[:, 2 * H:3 * H])
-            torch.mul(do, o * (1 - o), out=dG_t[:, 3 * H:4 * H])
+            lstm_gate_gradients(dG[t], dc_tilde, do, i, f, g, o, c_prev_all[t])
             dc = dc_tilde * f if dc_carry is None else dc_tilde * f + dc_carry
-            dh = dG_t @ W_hh
-            if d is not None:
-                dh = dh * d
-            if dh_carry is not None:
-                dh += dh_carry
+            dh = recurrent_gradient(dG[t], W_hh, d, dh_carry)
         need = ctx.needs_input_grad
         dx, dW_ih, dW_hh = projection_gradients(dG, dG, x, W_ih, h_prev_all, d, (need[0], need[3], need[4]))
         db = dG.sum(dim=(0, 1)) if ctx.has_bias else None

@@ -26,7 +26,10 @@ from rnnkit.kernels import lstm as _py_lstm
 from rnnkit.kernels._sequence import input_projection, projection_gradients
 from rnnkit.kernels.compiled._common import as_mask, full_update, needs_graph
 from rnnkit.kernels.compiled._loader import build_error, is_available, load, ops
-from rnnkit.kernels.compiled.layer_norm import layer_norm_gru_sequence, layer_norm_lstm_sequence
+from rnnkit.kernels.compiled.layer_norm import (
+    layer_norm_gru_sequence,
+    layer_norm_lstm_sequence,
+)
 
 __all__ = ["lstm_sequence", "gru_sequence", "elman_sequence", "layer_norm_lstm_sequence", "layer_norm_gru_sequence",
            "is_available", "build_error", "load"]
