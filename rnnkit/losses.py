@@ -69,7 +69,8 @@ class Loss:
     name: str = "loss"
 
     def per_vector(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        # Not abstract: losses that override __call__ (FunctionLoss) need no per_vector.
+        raise NotImplementedError(f"{type(self).__name__} defines neither per_vector nor __call__")
 
     def __call__(
         self, y_true: torch.Tensor, y_pred: torch.Tensor, *, mask: torch.Tensor | None = None

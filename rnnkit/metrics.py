@@ -10,6 +10,8 @@ where Keras interpolates over 200 thresholds; it equals ``sklearn.metrics.roc_au
 
 from __future__ import annotations
 
+import abc
+
 import math
 
 import torch
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 
-class Metric:
+class Metric(abc.ABC):
     """Base class: running state, ``update`` per batch, ``result`` as a float, ``reset`` per epoch."""
 
     default_name = "metric"
@@ -40,15 +42,17 @@ class Metric:
         self.name = name or self.default_name
         self.reset()
 
+    @abc.abstractmethod
     def reset(self) -> None:
-        raise NotImplementedError
+        """Subclasses define this."""
 
-    @torch.no_grad()
+    @abc.abstractmethod
     def update(self, y_true: torch.Tensor, y_pred: torch.Tensor, *, mask: torch.Tensor | None = None) -> None:
-        raise NotImplementedError
+        """Subclasses define this."""
 
+    @abc.abstractmethod
     def result(self) -> float:
-        raise NotImplementedError
+        """Subclasses define this."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -61,8 +65,9 @@ class _MeanMetric(Metric):
         self._total = 0.0
         self._count = 0.0
 
+    @abc.abstractmethod
     def values(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Subclasses define this."""
 
     @torch.no_grad()
     def update(self, y_true, y_pred, *, mask=None):

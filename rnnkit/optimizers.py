@@ -8,6 +8,8 @@ optimizer option, as in Keras: ``clipnorm`` clips the global L2 norm of all grad
 
 from __future__ import annotations
 
+import abc
+
 from typing import Any
 from collections.abc import Iterable
 
@@ -16,7 +18,7 @@ import torch
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adamax", "get"]
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class. Subclasses name their ``torch.optim`` class and map Keras arguments onto it."""
 
     name = "optimizer"
@@ -36,8 +38,9 @@ class Optimizer:
         self._pending_state: dict | None = None
 
     # --- subclass hooks -------------------------------------------------------------------
+    @abc.abstractmethod
     def _make(self, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-        raise NotImplementedError
+        """Subclasses define this."""
 
     def _hyperparameters(self) -> dict[str, Any]:
         """Constructor arguments besides learning rate and clipping, for ``get_config``."""

@@ -48,7 +48,8 @@ def _installed(package: str) -> bool:
 
 def _package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
-    assert spec is not None and spec.submodule_search_locations  # checked by _installed first
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{package} is not installed as a package; install it with `pip install {package}`.")
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -8,6 +8,8 @@ so a padded batch reaches the recurrences as ``lengths=`` and no layer needs to 
 
 from __future__ import annotations
 
+import abc
+
 import re
 from typing import Any
 from collections.abc import Sequence
@@ -20,7 +22,7 @@ __all__ = ["Layer", "Shape", "check_units", "normalize_input_shape"]
 Shape = tuple  # an input or output shape without the batch axis; None marks a free dimension
 
 
-class Layer(nn.Module):
+class Layer(nn.Module, metaclass=abc.ABCMeta):
     """Base class. Subclasses implement ``build``, ``call``, ``compute_output_shape`` and ``get_config``."""
 
     #: rank of the input *with* the batch axis this layer expects; None accepts any rank >= 2
@@ -39,8 +41,9 @@ class Layer(nn.Module):
     def build(self, input_shape: Shape) -> None:
         """Create the weights for inputs of shape ``(batch, *input_shape)``."""
 
+    @abc.abstractmethod
     def call(self, x: Tensor, *, lengths: Tensor | None = None) -> Any:
-        raise NotImplementedError
+        """Subclasses define this."""
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape

@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 
 import rnnkit.nn as rnn
-from rnnkit.kernels import compiled
 
 
 def test_auto_path_choices():
@@ -27,8 +26,3 @@ def test_auto_wide_lstm_equals_our_kernel():
     (a, (ha, ca)), (b, (hb, cb)) = auto(x, lengths=[4, 2]), ours(x, lengths=[4, 2])
     assert torch.allclose(a, b, atol=1e-12) and torch.allclose(ha, hb, atol=1e-12) and torch.allclose(ca, cb, atol=1e-12)
 
-
-def test_kernel_backend_reports_compiled_or_fallback():
-    # Either the C++ build works, or it says why; both paths are tested against the PyTorch kernels
-    # in tests/kernels_fast.
-    assert compiled.is_available() or compiled.build_error()
