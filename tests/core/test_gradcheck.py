@@ -11,7 +11,6 @@ from torch.autograd import gradcheck
 from rnnkit.kernels import elman_sequence, gru_sequence, lstm_sequence
 from tests.core.twins import KINDS, initial_state, state_tensors
 
-import rnnkit.nn as rnn
 
 T, B, I, H = 4, 3, 2, 3
 LENGTHS = torch.tensor([2, 4, 1])          # unsorted, one equal to T, one of length 1
