@@ -27,6 +27,7 @@ from rnnkit._checks import check_choice
 from rnnkit.cells.steps import elman_step, gru_step, lstm_step
 from rnnkit.kernels import NONLINEARITIES
 from rnnkit.kernels.compiled import elman_sequence, gru_sequence, lstm_sequence
+from rnnkit.kernels.compiled import stream
 from rnnkit.nn.recurrent import RecurrentLayer
 
 __all__ = ["RNN", "LSTM", "GRU"]
@@ -43,6 +44,7 @@ class RNN(RecurrentLayer):
     gate_count = 1
     state_count = 1
     native_class = torch.nn.RNN
+    stream_cell = stream.ELMAN
 
     def __init__(
         self,
@@ -69,6 +71,10 @@ class RNN(RecurrentLayer):
 
     def _native_options(self):
         return {"nonlinearity": self.nonlinearity}
+
+    @property
+    def _stream_relu(self) -> bool:
+        return self.nonlinearity == "relu"
 
     def _sequence(self, x, state, weights, mask, reverse, noise):
         zoneout = noise.zoneout or (None,)
@@ -98,6 +104,7 @@ class LSTM(RecurrentLayer):
     state_count = 2
     native_class = torch.nn.LSTM
     native_from_hidden_size = 512
+    stream_cell = stream.LSTM
 
     def _sequence(self, x, state, weights, mask, reverse, noise):
         zoneout_h, zoneout_c = noise.zoneout or (None, None)
@@ -120,6 +127,7 @@ class GRU(RecurrentLayer):
     gate_count = 3
     state_count = 1
     native_class = torch.nn.GRU
+    stream_cell = stream.GRU
 
     def _sequence(self, x, state, weights, mask, reverse, noise):
         zoneout = noise.zoneout or (None,)

@@ -30,6 +30,7 @@ from rnnkit._checks import (
     shape_str,
 )
 from rnnkit.cells.loop import run_steps
+from rnnkit.kernels.compiled.stream import compiled_step
 
 __all__ = ["RecurrentLayer", "BACKENDS", "Noise", "detach_state"]
 
@@ -58,6 +59,9 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
     # backend="auto" on CPU hands layers this wide to torch.nn's twin, measured faster there
     # (bench/results/latest.md: W2, LSTM H512, compiled kernel 0.94x native); None: never.
     native_from_hidden_size: int | None = None
+    # the cell in the compiled streaming step (rnnkit.kernels.compiled.stream): LSTM, GRU, ELMAN; None: none
+    stream_cell: int | None = None
+    _stream_relu: bool = False
 
     def __init__(
         self,
@@ -105,6 +109,9 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
                 if not self.bias:
                     names[2:2] = [None, None]
                 self._weight_names[layer, direction] = tuple(names)
+        # the streaming step's weights: W_ih, W_hh[, b_ih, b_hh] of each layer, first direction
+        self._stream_names = tuple(n for layer in range(self.num_layers) for n in self._weight_names[layer, 0][:4]
+                                   if n is not None)
         self.reset_parameters()
 
     # -- the cell's part -----------------------------------------------------------------------------
@@ -247,7 +254,14 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
 
         x_t: (B, I); state: as ``hx`` of ``forward``, or None for zeros. Returns ``(y_t (B, H), new_state)``;
         feeding ``new_state`` back step after step gives the same numbers as ``forward`` on the sequence.
+
+        Under ``torch.no_grad()`` (or ``inference_mode``) the whole stack runs as one compiled call (see
+        ``_stream_step``); otherwise, or where that does not apply, the sequence kernel with T = 1 per layer.
         """
+        if not torch.is_grad_enabled():
+            out = self._stream_step(x_t, state)
+            if out is not None:
+                return out
         owner = type(self).__name__
         if self.bidirectional:
             raise ValueError(f"{owner}.step: a bidirectional layer needs the whole sequence; use forward() instead.")
@@ -272,6 +286,21 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
         h_n = _stack_states(finals, self.state_count)
         return layer_input, self._public_state(h_n)
+
+    def _stream_step(self, x_t: Any, state: Any) -> tuple[Tensor, Any] | None:
+        """All layers in one compiled call (streaming inference), or None where that does not apply: a cell
+        without a compiled step, bidirectional, backend "reference"/"native", noise drawn in training
+        (recurrent dropout, zoneout, inter-layer dropout), or arguments the compiled step does not take
+        (the general path then runs, checks them, and says what is wrong)."""
+        if (self.stream_cell is None or self.bidirectional or self.backend not in ("auto", "kernel")
+                or (self.training and (self.recurrent_dropout or self.zoneout or (self.dropout and self.num_layers > 1)))):
+            return None
+        step = compiled_step()
+        if step is None:
+            return None
+        params = self._parameters
+        return step(self.stream_cell, x_t, state, [params[n] for n in self._stream_names], self.num_layers,
+                    1.0 - self.zoneout, self._stream_relu)
 
     def _run(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool, noise: Noise):
         if self.backend == "reference":

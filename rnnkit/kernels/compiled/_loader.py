@@ -1,9 +1,10 @@
-"""Build (once) and load the C++ step loops in ``rnn_kernels.cpp``.
+"""Build (once) and load the C++ kernels: the step loops in ``rnn_kernels.cpp`` and the streaming steps in
+``stream_kernels.cpp`` (one shared library; ``rnn_math.h`` and ``rnn_blas.h`` are shared by both).
 
 The shared library is built with ``torch.utils.cpp_extension.load`` into a user cache directory,
 ``$RNNKIT_CACHE_DIR`` or ``$XDG_CACHE_HOME/rnnkit`` (default ``~/.cache/rnnkit``), in a folder named by a
 hash of the source, the compiler flags, torch/Python versions and the CPU, so a cached build is only
-reused where it was made for. A warm cache loads the ``.so`` directly (no ninja run): ~0.1 s. A missing or
+reused where it was made for. A warm cache imports the ``.so`` directly (no ninja run): ~0.1 s. A missing or
 read-only cache costs a fresh build in a temporary folder (~30-40 s), never an error. If the build fails
 (no compiler, no ninja, ...) ``load()`` returns False once, logs one note, and the callers fall back to
 the pure-PyTorch kernels.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import importlib.util
 import logging
 import os
 import sys
@@ -24,12 +26,14 @@ import warnings
 
 import torch
 
-__all__ = ["load", "is_available", "ops", "build_error"]
+__all__ = ["load", "is_available", "ops", "module", "build_error"]
 
 _log = logging.getLogger("rnnkit.kernels.compiled")
-_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rnn_kernels.cpp")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SOURCES = [os.path.join(_HERE, name) for name in ("rnn_kernels.cpp", "stream_kernels.cpp")]
+_HEADERS = [os.path.join(_HERE, name) for name in ("rnn_math.h", "rnn_blas.h")]
 _lock = threading.Lock()
-_state: dict = {"loaded": None, "error": None}
+_state: dict = {"loaded": None, "error": None, "module": None}
 
 
 def _has_fortran_blas() -> bool:
@@ -79,27 +83,36 @@ def _build_dir(tag: str) -> str:
         return tempfile.mkdtemp(prefix=f"rnnkit-{tag}-")
 
 
-def _load() -> None:
+def _import(name: str, path: str):
+    """Import the built library as a Python module (which also registers its torch ops)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _load():
     flags = _flags()
-    with open(_SOURCE, "rb") as f:
-        src = f.read()
-    key = hashlib.sha256(b"\0".join([src, " ".join(flags).encode(), torch.__version__.encode(),
+    src = []
+    for path in _SOURCES + _HEADERS:
+        with open(path, "rb") as f:
+            src.append(f.read())
+    key = hashlib.sha256(b"\0".join([*src, " ".join(flags).encode(), torch.__version__.encode(),
                                      sys.version.encode(), _cpu_signature().encode()])).hexdigest()[:16]
     name = f"rnnkit_compiled_{key}"
     cached = os.path.join(_cache_root(), name, f"{name}.so")
     if os.path.exists(cached):
         try:
-            torch.ops.load_library(cached)
-            return
-        except OSError:
+            return _import(name, cached)
+        except ImportError:
             pass   # a broken cached file: rebuild below
     from torch.utils.cpp_extension import load as cpp_load
 
     build_dir = _build_dir(name)
     with warnings.catch_warnings():   # the build's own warnings (compiler version, ...) are not ours to raise
         warnings.simplefilter("ignore")
-        cpp_load(name=name, sources=[_SOURCE], extra_cflags=flags, extra_ldflags=["-fopenmp"],
-                 build_directory=build_dir, is_python_module=False, verbose=False)
+        return cpp_load(name=name, sources=_SOURCES, extra_cflags=flags, extra_ldflags=["-fopenmp"],
+                        build_directory=build_dir, is_python_module=True, verbose=False)
 
 
 def load() -> bool:
@@ -113,7 +126,7 @@ def load() -> bool:
                 _state["loaded"] = False
             else:
                 try:
-                    _load()
+                    _state["module"] = _load()
                     torch.ops.rnnkit_compiled.lstm_forward   # noqa: B018 - registered?
                     _state["loaded"] = True
                 except Exception as e:  # noqa: BLE001 - any build/load failure means: use the fallback
@@ -135,4 +148,11 @@ def build_error() -> str | None:
 
 
 def ops():
+    """The sequence kernels, registered as torch ops."""
     return torch.ops.rnnkit_compiled
+
+
+def module():
+    """The library as a Python module: the streaming ``step`` (a plain pybind11 function, see
+    ``stream_kernels.cpp``). Call ``load()`` first."""
+    return _state.get("module")

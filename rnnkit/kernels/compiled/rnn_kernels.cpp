@@ -25,6 +25,9 @@
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include "rnn_blas.h"
+#include "rnn_math.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -34,80 +37,12 @@
 namespace {
 
 using at::Tensor;
+using rnnkit::exp_poly;
+using rnnkit::gemm;
+using rnnkit::lerp;
+using rnnkit::sigmoid;
+using rnnkit::tanh_;
 
-// ---------------------------------------------------------------------------------------------------
-// GEMM, row-major: C (M×N, ldc) = A' B' + beta C, A' = A or Aᵀ (transA), B' = B or Bᵀ (transB).
-
-#ifdef RNNKIT_FORTRAN_BLAS
-extern "C" {
-void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*,
-            const int*, const float*, const int*, const float*, float*, const int*);
-void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*,
-            const int*, const double*, const int*, const double*, double*, const int*);
-}
-
-// Row-major C = A'B' is column-major Cᵀ = B'ᵀ A'ᵀ: swap the operands and keep each one's flag.
-inline void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  const char ta = transB ? 'T' : 'N', tb = transA ? 'T' : 'N';
-  const int m = N, n = M, k = K, la = ldb, lb = lda, lc = ldc;
-  const float one = 1.0f;
-  sgemm_(&ta, &tb, &m, &n, &k, &one, B, &la, A, &lb, &beta, C, &lc);
-}
-inline void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda,
-                 const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
-  const char ta = transB ? 'T' : 'N', tb = transA ? 'T' : 'N';
-  const int m = N, n = M, k = K, la = ldb, lb = lda, lc = ldc;
-  const double one = 1.0;
-  dgemm_(&ta, &tb, &m, &n, &k, &one, B, &la, A, &lb, &beta, C, &lc);
-}
-#else
-template <typename scalar_t>
-inline Tensor view2d(const scalar_t* p, int64_t rows, int64_t cols, int64_t ld, bool trans) {
-  auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<scalar_t>::value);
-  Tensor v = at::from_blob(const_cast<scalar_t*>(p), {rows, cols}, {ld, 1}, opts);
-  return trans ? v.t() : v;
-}
-template <typename scalar_t>
-inline void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const scalar_t* A, int64_t lda,
-                 const scalar_t* B, int64_t ldb, scalar_t beta, scalar_t* C, int64_t ldc) {
-  Tensor a = transA ? view2d(A, K, M, lda, true) : view2d(A, M, K, lda, false);
-  Tensor b = transB ? view2d(B, N, K, ldb, true) : view2d(B, K, N, ldb, false);
-  Tensor c = view2d(C, M, N, ldc, false);
-  if (beta == scalar_t(0)) {
-    at::mm_out(c, a, b);
-  } else {
-    c.addmm_(a, b);
-  }
-}
-#endif
-
-// ---------------------------------------------------------------------------------------------------
-// Activations. float: a Cephes-style polynomial exp (≈1 ulp) that the compiler vectorises; the libm
-// call it replaces blocks vectorisation and was the step's largest cost. double (tests, gradcheck): libm.
-
-inline float exp_poly(float x) {
-  x = x < -87.0f ? -87.0f : x;   // ternaries, not fmin/fmax: these vectorise (with -fno-trapping-math)
-  x = x > 88.0f ? 88.0f : x;
-  const float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);   // x = n ln2 + r, |r| <= ln2/2
-  float r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float e = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;   // 2^n
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return e * scale;
-}
-inline float sigmoid(float x) { return 1.0f / (1.0f + exp_poly(-x)); }
-inline float tanh_(float x) { return 2.0f / (1.0f + exp_poly(-2.0f * x)) - 1.0f; }
-inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-inline double tanh_(double x) { return std::tanh(x); }
 
 // Run fn(b0, b1) over batch slices, one per thread, each for the whole sequence.
 template <typename F>
@@ -121,10 +56,6 @@ inline void over_batch(int64_t B, const F& fn) {
 
 inline int64_t step_time(int64_t k, int64_t T, bool reverse) { return reverse ? T - 1 - k : k; }
 
-template <typename T>
-inline T lerp(T a, T b, T w) {   // torch.lerp's formula, exact at w = 0 and w = 1
-  return w < T(0.5) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
-}
 
 template <typename scalar_t>
 inline const scalar_t* ptr_or_null(const Tensor& t) {
