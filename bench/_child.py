@@ -328,8 +328,20 @@ def build_torch_stream(impl: str, w: dict):
 
         def step():
             y, state[0] = model.step(x_t, state[0])
-    elif impl in ("rnnkit_compiled", "rnnkit_python"):
-        model = _KernelModule(torch, w, _kernel_fn(w, compiled=impl == "rnnkit_compiled"))
+    elif impl == "rnnkit_compiled":   # the compiled streaming step forced: one call, all layers
+        _rnnkit()
+        from rnnkit.kernels.compiled import stream
+
+        if not stream.compiled_step():
+            raise NotAvailable("compiled backend failed to build (fell back)")
+        cell = {"lstm": stream.LSTM, "gru": stream.GRU, "elman": stream.ELMAN}[w["cell"]]
+        weights = _KernelModule(torch, w, None).parameters()
+        state = [None]
+
+        def step():
+            y, state[0] = stream.stream_step(cell, x_t, state[0], weights, 1)
+    elif impl == "rnnkit_python":
+        model = _KernelModule(torch, w, _kernel_fn(w, compiled=False))
         state = [None]
         x3 = x_t[None]
 

@@ -3,8 +3,10 @@
 Drop-in replacements for ``rnnkit.kernels.lstm_sequence``, ``gru_sequence``, ``elman_sequence``,
 ``layer_norm_lstm_sequence`` and ``layer_norm_gru_sequence`` (zoneout in the last two runs the Python kernel):
 same arguments, same outputs, same gradients (the math and the gradient formulas are the ones documented in
-those modules; only the loop over time runs in C++, see ``rnn_kernels.cpp``). The input projection and
-the weight gradients are the same single matrix products as in the Python kernels.
+those modules; only the loop over time runs in C++, see ``rnn_kernels.cpp``). The input projection is one
+GEMM (in C++), the weight gradients the same single matrix products as in the Python kernels. Large outputs
+and saved tensors come from a buffer pool that keeps freed blocks for the next call (``pool.h``: it spares
+the page faults of fresh memory; ``empty_cache()`` frees what it holds, ``$RNNKIT_POOL_MB`` caps it).
 
 The C++ is built on first use into a user cache directory (see ``_loader``). Where it cannot be built
 (no compiler, no ninja, ...), each function silently runs the pure-PyTorch kernel instead, after one
@@ -23,16 +25,16 @@ from torch.autograd.function import once_differentiable
 from rnnkit.kernels import elman as _py_elman
 from rnnkit.kernels import gru as _py_gru
 from rnnkit.kernels import lstm as _py_lstm
-from rnnkit.kernels._sequence import input_projection, projection_gradients
+from rnnkit.kernels._sequence import projection_gradients
 from rnnkit.kernels.compiled._common import as_mask, full_update, needs_graph
-from rnnkit.kernels.compiled._loader import build_error, is_available, load, ops
+from rnnkit.kernels.compiled._loader import build_error, is_available, load, module, ops
 from rnnkit.kernels.compiled.layer_norm import (
     layer_norm_gru_sequence,
     layer_norm_lstm_sequence,
 )
 
 __all__ = ["lstm_sequence", "gru_sequence", "elman_sequence", "layer_norm_lstm_sequence", "layer_norm_gru_sequence",
-           "is_available", "build_error", "load"]
+           "is_available", "build_error", "load", "empty_cache", "pool_stats"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -40,8 +42,7 @@ __all__ = ["lstm_sequence", "gru_sequence", "elman_sequence", "layer_norm_lstm_s
 
 
 def _lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask, reverse, d, u_h, u_c):
-    bias = None if b_ih is None else b_ih + b_hh
-    Gx = input_projection(x, W_ih, bias).contiguous()            # (T, B, 4H), becomes i, f, g, o
+    Gx = ops().project(x, W_ih, b_ih, b_hh)                      # (T, B, 4H), becomes i, f, g, o
     y, h_n, c_n, tanh_c, h_prev_all, c_prev_all = ops().lstm_forward(
         Gx, h0.contiguous(), c0.contiguous(), W_hh.contiguous(), mask, d, u_h, u_c, bool(reverse))
     return y, h_n, c_n, (Gx, tanh_c, h_prev_all, c_prev_all)
@@ -112,7 +113,7 @@ def lstm_sequence(
 
 
 def _gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, d, u_h):
-    A = input_projection(x, W_ih, b_ih).contiguous()             # (T, B, 3H), becomes r, z, n
+    A = ops().project(x, W_ih, b_ih, None)                       # (T, B, 3H), becomes r, z, n
     y, h_n, R_n, h_prev_all = ops().gru_forward(A, h0.contiguous(), W_hh.contiguous(), b_hh, mask, d, u_h,
                                                 bool(reverse))
     return y, h_n, (A, R_n, h_prev_all)
@@ -177,8 +178,7 @@ def gru_sequence(
 
 
 def _elman_forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity, d, u_h):
-    bias = None if b_ih is None else b_ih + b_hh
-    Ax = input_projection(x, W_ih, bias).contiguous()            # (T, B, H), becomes act(a_t)
+    Ax = ops().project(x, W_ih, b_ih, b_hh)                      # (T, B, H), becomes act(a_t)
     y, h_n, h_prev_all = ops().elman_forward(Ax, h0.contiguous(), W_hh.contiguous(), mask, d, u_h, bool(reverse),
                                              nonlinearity == "relu")
     return y, h_n, (Ax, h_prev_all)
@@ -238,3 +238,18 @@ def elman_sequence(
         return y, h_n
     return ElmanSequence.apply(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse, nonlinearity, recurrent_mask, zoneout_h)
 
+
+# ---------------------------------------------------------------------------------------------------
+# The buffer pool
+
+
+def empty_cache() -> int:
+    """Free the large buffers the compiled kernels keep for reuse; returns the bytes freed (0 without them)."""
+    return module().pool_release() if load() else 0
+
+
+def pool_stats() -> dict[str, int]:
+    """``{"cached_bytes", "reused", "allocated"}``: what the buffer pool holds now, and how many buffers it
+    has handed out again and allocated fresh since the process started (zeros without compiled kernels)."""
+    cached, reused, allocated = module().pool_stats() if load() else (0, 0, 0)
+    return {"cached_bytes": cached, "reused": reused, "allocated": allocated}

@@ -1,5 +1,5 @@
 """Build (once) and load the C++ kernels: the step loops in ``rnn_kernels.cpp`` and the streaming steps in
-``stream_kernels.cpp`` (one shared library; ``rnn_math.h`` and ``rnn_blas.h`` are shared by both).
+``stream_kernels.cpp`` (one shared library; the headers ``rnn_math.h``, ``rnn_blas.h`` and ``pool.h`` are shared).
 
 The shared library is built with ``torch.utils.cpp_extension.load`` into a user cache directory,
 ``$RNNKIT_CACHE_DIR`` or ``$XDG_CACHE_HOME/rnnkit`` (default ``~/.cache/rnnkit``), in a folder named by a
@@ -31,7 +31,7 @@ __all__ = ["load", "is_available", "ops", "module", "build_error"]
 _log = logging.getLogger("rnnkit.kernels.compiled")
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _SOURCES = [os.path.join(_HERE, name) for name in ("rnn_kernels.cpp", "stream_kernels.cpp")]
-_HEADERS = [os.path.join(_HERE, name) for name in ("rnn_math.h", "rnn_blas.h")]
+_HEADERS = [os.path.join(_HERE, name) for name in ("rnn_math.h", "rnn_blas.h", "pool.h")]
 _lock = threading.Lock()
 _state: dict = {"loaded": None, "error": None, "module": None}
 

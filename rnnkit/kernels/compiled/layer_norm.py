@@ -9,7 +9,7 @@ from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels import layer_norm_gru as _py_layer_norm_gru
 from rnnkit.kernels import layer_norm_lstm as _py_layer_norm_lstm
-from rnnkit.kernels._sequence import input_projection, projection_gradients
+from rnnkit.kernels._sequence import projection_gradients
 from rnnkit.kernels.compiled._common import as_mask, needs_graph
 from rnnkit.kernels.compiled._loader import load, ops
 
@@ -24,7 +24,7 @@ __all__ = ["layer_norm_lstm_sequence", "layer_norm_gru_sequence"]
 def _ln_lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, gamma_ih, beta_ih, gamma_hh, beta_hh, gamma_c, beta_c,
                      mask, reverse, d):
     shift = beta_ih + beta_hh if b_ih is None else beta_ih + beta_hh + (b_ih + b_hh)   # every constant of G_t
-    P = input_projection(x, W_ih, None).contiguous()             # (T, B, 4H), becomes P̂ in place
+    P = ops().project(x, W_ih, None, None)                        # (T, B, 4H), becomes P̂ in place
     (y, h_n, c_n, gates, P_rstd, Q_hat, Q_rstd, n_hat, n_rstd, tanh_n, h_prev_all,
      c_prev_all) = ops().ln_lstm_forward(P, h0.contiguous(), c0.contiguous(), W_hh.contiguous(), shift, gamma_ih,
                                          gamma_hh, gamma_c, beta_c, mask, d, bool(reverse))
@@ -103,7 +103,7 @@ def layer_norm_lstm_sequence(
 def _ln_gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, gamma_ih, beta_ih, gamma_hh, beta_hh, mask, reverse, d):
     shift_A = beta_ih if b_ih is None else beta_ih + b_ih       # A_t = γ_ih P̂_t + β_ih + b_ih
     shift_R = beta_hh if b_hh is None else beta_hh + b_hh       # R_t = γ_hh Q̂_t + β_hh + b_hh
-    P = input_projection(x, W_ih, None).contiguous()             # (T, B, 3H), becomes P̂ in place
+    P = ops().project(x, W_ih, None, None)                        # (T, B, 3H), becomes P̂ in place
     y, h_n, gates, P_rstd, Q_hat, Q_rstd, R_n, h_prev_all = ops().ln_gru_forward(
         P, h0.contiguous(), W_hh.contiguous(), shift_A, shift_R, gamma_ih, gamma_hh, mask, d, bool(reverse))
     return y, h_n, (gates, P, P_rstd, Q_hat, Q_rstd, R_n, h_prev_all)

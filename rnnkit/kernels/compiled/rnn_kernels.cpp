@@ -27,6 +27,7 @@
 
 #include "rnn_blas.h"
 #include "rnn_math.h"
+#include "pool.h"
 
 #include <cmath>
 #include <cstdint>
@@ -40,6 +41,7 @@ using at::Tensor;
 using rnnkit::exp_poly;
 using rnnkit::gemm;
 using rnnkit::lerp;
+using rnnkit::pooled_empty;
 using rnnkit::sigmoid;
 using rnnkit::tanh_;
 
@@ -213,10 +215,10 @@ std::vector<Tensor> lstm_forward(Tensor Gx, const Tensor& h0, const Tensor& c0, 
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o), u_c = opt(uc_o);
   check_extras("lstm_forward", Gx, H, mask, d, u_h);
   check_extras("lstm_forward", Gx, H, mask, d, u_c);
-  Tensor y = at::empty({T, B, H}, Gx.options());
-  Tensor tanh_c = at::empty({T, B, H}, Gx.options());
-  Tensor h_prev_all = at::empty({T, B, H}, Gx.options());   // h_{t-1} as seen by step t
-  Tensor c_prev_all = at::empty({T, B, H}, Gx.options());
+  Tensor y = pooled_empty({T, B, H}, Gx.options());
+  Tensor tanh_c = pooled_empty({T, B, H}, Gx.options());
+  Tensor h_prev_all = pooled_empty({T, B, H}, Gx.options());   // h_{t-1} as seen by step t
+  Tensor c_prev_all = pooled_empty({T, B, H}, Gx.options());
   Tensor h_n = at::empty({B, H}, Gx.options()), c_n = at::empty({B, H}, Gx.options());
   AT_DISPATCH_FLOATING_TYPES(Gx.scalar_type(), "lstm_forward", [&] {
     scalar_t* gx = Gx.data_ptr<scalar_t>();
@@ -292,7 +294,7 @@ std::vector<Tensor> lstm_backward(const Tensor& dy, const Tensor& dh_n, const Te
               "lstm_backward: dy must be (T, B, H) and dh_n (B, H) in the saved dtype");
   Tensor dy_c = dy.contiguous();
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o), u_c = opt(uc_o);
-  Tensor dG = at::empty({T, B, G}, gates.options());
+  Tensor dG = pooled_empty({T, B, G}, gates.options());
   Tensor dh0 = dh_n.contiguous().clone(), dc0 = dc_n.contiguous().clone();   // the carried dh, dc
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_backward", [&] {
     const scalar_t* dyp = dy_c.data_ptr<scalar_t>();
@@ -355,9 +357,9 @@ std::vector<Tensor> gru_forward(Tensor A, const Tensor& h0, const Tensor& W_hh, 
   check_extras("gru_forward", A, H, mask, d, u_h);
   TORCH_CHECK(!b_hh.defined() || (b_hh.numel() == G && b_hh.scalar_type() == A.scalar_type()),
               "gru_forward: b_hh must be (3H,)");
-  Tensor y = at::empty({T, B, H}, A.options());
-  Tensor R_n = at::empty({T, B, H}, A.options());
-  Tensor h_prev_all = at::empty({T, B, H}, A.options());
+  Tensor y = pooled_empty({T, B, H}, A.options());
+  Tensor R_n = pooled_empty({T, B, H}, A.options());
+  Tensor h_prev_all = pooled_empty({T, B, H}, A.options());
   Tensor h_n = at::empty({B, H}, A.options());
   AT_DISPATCH_FLOATING_TYPES(A.scalar_type(), "gru_forward", [&] {
     scalar_t* ap = A.data_ptr<scalar_t>();
@@ -425,7 +427,7 @@ std::vector<Tensor> gru_backward(const Tensor& dy, const Tensor& dh_n, const Ten
               "gru_backward: dy must be (T, B, H) and dh_n (B, H) in the saved dtype");
   Tensor dy_c = dy.contiguous();
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o);
-  Tensor dA = at::empty({T, B, G}, gates.options()), dR = at::empty({T, B, G}, gates.options());
+  Tensor dA = pooled_empty({T, B, G}, gates.options()), dR = pooled_empty({T, B, G}, gates.options());
   Tensor dh0 = dh_n.contiguous().clone();
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "gru_backward", [&] {
     const scalar_t* dyp = dy_c.data_ptr<scalar_t>();
@@ -484,8 +486,8 @@ std::vector<Tensor> elman_forward(Tensor Ax, const Tensor& h0, const Tensor& W_h
   check_shapes("elman_forward", Ax, h0, W_hh, 1);
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o);
   check_extras("elman_forward", Ax, H, mask, d, u_h);
-  Tensor y = at::empty({T, B, H}, Ax.options());
-  Tensor h_prev_all = at::empty({T, B, H}, Ax.options());
+  Tensor y = pooled_empty({T, B, H}, Ax.options());
+  Tensor h_prev_all = pooled_empty({T, B, H}, Ax.options());
   Tensor h_n = at::empty({B, H}, Ax.options());
   AT_DISPATCH_FLOATING_TYPES(Ax.scalar_type(), "elman_forward", [&] {
     scalar_t* ap = Ax.data_ptr<scalar_t>();
@@ -554,7 +556,7 @@ std::vector<Tensor> elman_backward(const Tensor& dy, const Tensor& dh_n, const T
               "elman_backward: dy must be (T, B, H) and dh_n (B, H) in the saved dtype");
   Tensor dy_c = dy.contiguous();
   Tensor mask = opt(mask_o), d = opt(d_o), u_h = opt(uh_o);
-  Tensor da = at::empty({T, B, H}, hs.options());
+  Tensor da = pooled_empty({T, B, H}, hs.options());
   Tensor dh0 = dh_n.contiguous().clone();
   AT_DISPATCH_FLOATING_TYPES(hs.scalar_type(), "elman_backward", [&] {
     const scalar_t* dyp = dy_c.data_ptr<scalar_t>();
@@ -604,8 +606,9 @@ std::vector<Tensor> elman_backward(const Tensor& dy, const Tensor& dh_n, const T
 
 
 // ---------------------------------------------------------------------------------------------------
-// Inference entry points (no autograd, e.g. streaming one step per call): the input projection
-// W_ih x + b runs here too, so a call from Python is one dispatcher call instead of four or five.
+// The input projection Gx = x W_ihᵀ + b1 + b2 (T, B, G) for all steps, one GEMM into a pooled buffer (the
+// sequence kernels update it in place to the gate activations). Inference entry points (no autograd):
+// the projection runs inside, so a call from Python is one dispatcher call instead of four or five.
 
 Tensor project(const Tensor& x, const Tensor& W_ih, const c10::optional<Tensor>& b1_o,
                const c10::optional<Tensor>& b2_o) {
@@ -614,7 +617,7 @@ Tensor project(const Tensor& x, const Tensor& W_ih, const c10::optional<Tensor>&
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), G = W_ih.size(0);
   Tensor xc = x.contiguous(), W = W_ih.contiguous(), b1 = opt(b1_o), b2 = opt(b2_o);
   TORCH_CHECK((!b1.defined() || b1.numel() == G) && (!b2.defined() || b2.numel() == G), "project: biases must be (G,)");
-  Tensor Gx = at::empty({T, B, G}, x.options());
+  Tensor Gx = pooled_empty({T, B, G}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "project", [&] {
     scalar_t* out = Gx.data_ptr<scalar_t>();
     const scalar_t* p1 = ptr_or_null<scalar_t>(b1);
@@ -790,10 +793,10 @@ std::vector<Tensor> ln_lstm_forward(Tensor P, const Tensor& h0, const Tensor& c0
   for (const Tensor* p : {&sh, &gih, &ghh, &gc, &bc})
     TORCH_CHECK(p->scalar_type() == P.scalar_type(), "ln_lstm_forward: all tensors must share one dtype");
   auto o = P.options();
-  Tensor y = at::empty({T, B, H}, o), gates = at::empty({T, B, G}, o);
-  Tensor P_rstd = at::empty({T, B, 1}, o), Q_hat = at::empty({T, B, G}, o), Q_rstd = at::empty({T, B, 1}, o);
-  Tensor n_hat = at::empty({T, B, H}, o), n_rstd = at::empty({T, B, 1}, o), tanh_n = at::empty({T, B, H}, o);
-  Tensor h_prev_all = at::empty({T, B, H}, o), c_prev_all = at::empty({T, B, H}, o);
+  Tensor y = pooled_empty({T, B, H}, o), gates = pooled_empty({T, B, G}, o);
+  Tensor P_rstd = pooled_empty({T, B, 1}, o), Q_hat = pooled_empty({T, B, G}, o), Q_rstd = pooled_empty({T, B, 1}, o);
+  Tensor n_hat = pooled_empty({T, B, H}, o), n_rstd = pooled_empty({T, B, 1}, o), tanh_n = pooled_empty({T, B, H}, o);
+  Tensor h_prev_all = pooled_empty({T, B, H}, o), c_prev_all = pooled_empty({T, B, H}, o);
   Tensor h_n = at::empty({B, H}, o), c_n = at::empty({B, H}, o);
   AT_DISPATCH_FLOATING_TYPES(P.scalar_type(), "ln_lstm_forward", [&] {
     scalar_t* pp = P.data_ptr<scalar_t>();
@@ -890,7 +893,7 @@ std::vector<Tensor> ln_lstm_backward(const Tensor& dy, const Tensor& dh_n, const
   Tensor gih = gamma_ih.contiguous(), ghh = gamma_hh.contiguous(), gc = gamma_c.contiguous();
   Tensor mask = opt(mask_o), d = opt(d_o);
   auto o = gates.options();
-  Tensor dP = at::empty({T, B, G}, o), dQ = at::empty({T, B, G}, o);
+  Tensor dP = pooled_empty({T, B, G}, o), dQ = pooled_empty({T, B, G}, o);
   Tensor dh0 = dh_n.contiguous().clone(), dc0 = dc_n.contiguous().clone();   // the carried dh, dc
   const int64_t NACC = 3 * G + 2 * H;   // per thread: Σ dG P̂, Σ dG Q̂, Σ dG, Σ dn n̂, Σ dn
   Tensor acc = at::zeros({B, NACC}, o);   // row b0 for the thread whose slice starts at b0
@@ -1025,9 +1028,9 @@ std::vector<Tensor> ln_gru_forward(Tensor P, const Tensor& h0, const Tensor& W_h
     TORCH_CHECK(p->numel() == G && p->scalar_type() == P.scalar_type(),
                 "ln_gru_forward: layer-norm parameters must be (3H,) in the input's dtype");
   auto o = P.options();
-  Tensor y = at::empty({T, B, H}, o), gates = at::empty({T, B, G}, o);
-  Tensor P_rstd = at::empty({T, B, 1}, o), Q_hat = at::empty({T, B, G}, o), Q_rstd = at::empty({T, B, 1}, o);
-  Tensor R_n = at::empty({T, B, H}, o), h_prev_all = at::empty({T, B, H}, o), h_n = at::empty({B, H}, o);
+  Tensor y = pooled_empty({T, B, H}, o), gates = pooled_empty({T, B, G}, o);
+  Tensor P_rstd = pooled_empty({T, B, 1}, o), Q_hat = pooled_empty({T, B, G}, o), Q_rstd = pooled_empty({T, B, 1}, o);
+  Tensor R_n = pooled_empty({T, B, H}, o), h_prev_all = pooled_empty({T, B, H}, o), h_n = at::empty({B, H}, o);
   AT_DISPATCH_FLOATING_TYPES(P.scalar_type(), "ln_gru_forward", [&] {
     scalar_t* pp = P.data_ptr<scalar_t>();
     scalar_t* ap = gates.data_ptr<scalar_t>();
@@ -1124,7 +1127,7 @@ std::vector<Tensor> ln_gru_backward(const Tensor& dy, const Tensor& dh_n, const 
   Tensor gih = gamma_ih.contiguous(), ghh = gamma_hh.contiguous();
   Tensor mask = opt(mask_o), d = opt(d_o);
   auto o = gates.options();
-  Tensor dP = at::empty({T, B, G}, o), dQ = at::empty({T, B, G}, o);
+  Tensor dP = pooled_empty({T, B, G}, o), dQ = pooled_empty({T, B, G}, o);
   Tensor dh0 = dh_n.contiguous().clone();
   const int64_t NACC = 4 * G;   // per thread: Σ dA P̂, Σ dA, Σ dR Q̂, Σ dR
   Tensor acc = at::zeros({B, NACC}, o);   // row b0 for the thread whose slice starts at b0
@@ -1193,6 +1196,7 @@ std::vector<Tensor> ln_gru_backward(const Tensor& dy, const Tensor& dh_n, const 
 }  // namespace
 
 TORCH_LIBRARY(rnnkit_compiled, m) {
+  m.def("project(Tensor x, Tensor W_ih, Tensor? b1, Tensor? b2) -> Tensor");
   m.def("lstm_infer(Tensor x, Tensor h0, Tensor c0, Tensor W_ih, Tensor W_hh, Tensor? b_ih, Tensor? b_hh, "
         "Tensor? mask, bool reverse) -> Tensor[]");
   m.def("gru_infer(Tensor x, Tensor h0, Tensor W_ih, Tensor W_hh, Tensor? b_ih, Tensor? b_hh, Tensor? mask, "
@@ -1224,6 +1228,7 @@ TORCH_LIBRARY(rnnkit_compiled, m) {
 }
 
 TORCH_LIBRARY_IMPL(rnnkit_compiled, CPU, m) {
+  m.impl("project", &project);
   m.impl("lstm_infer", &lstm_infer);
   m.impl("gru_infer", &gru_infer);
   m.impl("elman_infer", &elman_infer);

@@ -37,6 +37,7 @@
 #endif
 
 #include "rnn_blas.h"
+#include "pool.h"
 #include "rnn_math.h"
 
 namespace {
@@ -447,9 +448,18 @@ py::object step(int64_t cell, py::handle x_obj, py::handle state, const std::vec
 
 }  // namespace
 
+// The library's Python functions: the streaming step, and the controls of the buffer pool (pool.h) that the
+// sequence kernels in rnn_kernels.cpp allocate from.
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "rnnkit's compiled kernels: the sequence loops are torch ops (torch.ops.rnnkit_compiled); "
-            "the streaming step is step() here";
+            "the streaming step and the buffer pool's controls are here";
+  m.def("pool_release", [] { return rnnkit::BufferPool::get().release(); },
+        "Free every cached buffer; returns the bytes freed.");
+  m.def("pool_stats", [] {
+    size_t cached, hits, misses;
+    rnnkit::BufferPool::get().stats(cached, hits, misses);
+    return py::make_tuple(cached, hits, misses);
+  }, "(cached bytes, buffers reused, buffers newly allocated)");
   m.def("step", &step, "One time step of a stack of LSTM (cell 0), GRU (1) or Elman (2) layers, no autograd.",
         py::arg("cell"), py::arg("x"), py::arg("state"), py::arg("weights"), py::arg("num_layers"),
         py::arg("update"), py::arg("relu"));
