@@ -56,8 +56,8 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
     gate_count: int = 1
     state_count: int = 1
     native_class: type[nn.Module] | None = None        # torch.nn's twin, for backend="native"
-    # backend="auto" on CPU hands layers this wide to torch.nn's twin, measured faster there
-    # (bench/results/latest.md: W2, LSTM H512, compiled kernel 0.94x native); None: never.
+    # backend="auto" on CPU hands layers this wide to torch.nn's twin, where that was measured faster;
+    # None: never (no cell sets it today, see LSTM).
     native_from_hidden_size: int | None = None
     # the cell in the compiled streaming step (rnnkit.kernels.compiled.stream): LSTM, GRU, ELMAN; None: none
     stream_cell: int | None = None

@@ -33,7 +33,7 @@ def stream_step(
     relu: bool = False,
 ) -> tuple[Tensor, Any] | None:
     """One step of ``num_layers`` stacked layers of ``cell`` (LSTM, GRU or ELMAN); returns ``(y (B, H),
-    new_state)`` in the form ``state`` has, or None where the compiled kernels are unavailable or the call
+    new_state)``, new_state as ``forward`` returns it (h_n, or the tuple (h_n, c_n) for the LSTM), or None where the compiled kernels are unavailable or the call
     does not fit them (not a CPU float32/float64 tensor, shapes or dtypes that disagree, ...): the caller
     then runs its general path, which checks the arguments and says what is wrong.
 
