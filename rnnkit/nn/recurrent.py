@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import math
+import operator
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -109,9 +110,9 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
                 if not self.bias:
                     names[2:2] = [None, None]
                 self._weight_names[layer, direction] = tuple(names)
-        # the streaming step's weights: W_ih, W_hh[, b_ih, b_hh] of each layer, first direction
-        self._stream_names = tuple(n for layer in range(self.num_layers) for n in self._weight_names[layer, 0][:4]
-                                   if n is not None)
+        # the streaming step's weights, W_ih, W_hh[, b_ih, b_hh] of each layer (first direction), as one lookup
+        self._stream_weights = operator.itemgetter(*(n for layer in range(self.num_layers)
+                                                     for n in self._weight_names[layer, 0][:4] if n is not None))
         self.reset_parameters()
 
     # -- the cell's part -----------------------------------------------------------------------------
@@ -298,8 +299,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         step = compiled_step()
         if step is None:
             return None
-        params = self._parameters
-        return step(self.stream_cell, x_t, state, [params[n] for n in self._stream_names], self.num_layers,
+        return step(self.stream_cell, x_t, state, self._stream_weights(self._parameters), self.num_layers,
                     1.0 - self.zoneout, self._stream_relu)
 
     def _run(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool, noise: Noise):
