@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from rnnkit._checks import (
     check_choice,
@@ -32,6 +32,7 @@ from rnnkit._checks import (
 )
 from rnnkit.cells.loop import run_steps
 from rnnkit.kernels.compiled.stream import compiled_step
+from rnnkit.nn._state import detach_state, repack, stack_states
 
 __all__ = ["RecurrentLayer", "BACKENDS", "Noise", "detach_state"]
 
@@ -193,7 +194,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         if self.batch_first:
             output = output.transpose(0, 1)
         if packed is not None:
-            output = _repack(output, lengths, packed, self.batch_first)
+            output = repack(output, lengths, packed, self.batch_first)
         return output, self._public_state(h_n)
 
     def path_for(self, x: Tensor) -> str:
@@ -227,7 +228,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
             layer_input = outputs[0] if D == 1 else torch.cat(outputs, dim=2)  # (T, B, D*H)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
-        h_n = _stack_states(finals, self.state_count)
+        h_n = stack_states(finals, self.state_count)
         return layer_input, h_n
 
     def _native_forward(self, x: Tensor, state: State, lengths: Tensor | None) -> tuple[Tensor, State]:
@@ -285,7 +286,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
             layer_input = y[0]
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
-        h_n = _stack_states(finals, self.state_count)
+        h_n = stack_states(finals, self.state_count)
         return layer_input, self._public_state(h_n)
 
     def _stream_step(self, x_t: Any, state: Any) -> tuple[Tensor, Any] | None:
@@ -369,37 +370,3 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
 
     def _public_state(self, h_n: State) -> Any:
         return h_n[0] if self.state_count == 1 else h_n
-
-
-def _stack_states(finals: list[State], state_count: int) -> State:
-    """Per layer-direction final states -> one (L*D, B, H) tensor per state entry."""
-    if len(finals) == 1:
-        return tuple(s.unsqueeze(0) for s in finals[0])
-    return tuple(torch.stack([f[j] for f in finals]) for j in range(state_count))
-
-
-def detach_state(state: Any) -> Any:
-    """Cut the graph behind a final state before feeding it back as the next ``hx``: truncated BPTT.
-
-    ``state`` is ``h_n`` or ``(h_n, c_n)``; the values are kept, gradients stop at the chunk boundary::
-
-        hx = None
-        for chunk in chunks:                      # each (T_chunk, B, I)
-            out, hx = lstm(chunk, hx)
-            loss_fn(out).backward()
-            hx = detach_state(hx)
-    """
-    if isinstance(state, (tuple, list)):
-        return type(state)(s.detach() for s in state)
-    return state.detach()
-
-
-def _repack(output: Tensor, lengths: Tensor, packed: PackedSequence, batch_first: bool) -> PackedSequence:
-    """Pack ``output`` with the batch order of the ``packed`` input, as torch.nn returns it."""
-    batch_dim = 0 if batch_first else 1
-    order = packed.sorted_indices
-    if order is not None:
-        output = output.index_select(batch_dim, order.to(output.device))
-        lengths = lengths.index_select(0, order.cpu())
-    data = pack_padded_sequence(output, lengths, batch_first=batch_first, enforce_sorted=True)
-    return PackedSequence(data.data, data.batch_sizes, packed.sorted_indices, packed.unsorted_indices)

@@ -289,44 +289,60 @@ inline const T* bias_at(const Stack& s, const std::vector<Tensor>& w, int64_t l,
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The layer loop every cell shares: layer l reads `in` (B, K), its weights, and writes its new state into
+// slice l of the outputs; its new h (slice l of h_n) is the next layer's input, the last one's is y.
+
+template <typename T>
+struct LayerWeights {
+  const T *W_ih, *W_hh, *b_ih, *b_hh;   // biases null without bias
+};
+
+template <typename T, typename F>
+inline void over_layers(const Stack& s, const Tensor& x, const std::vector<Tensor>& w, Tensor& y, Tensor& h_n,
+                        const F& layer) {
+  const int64_t per = s.bias ? 4 : 2;
+  const T* in = x.data_ptr<T>();
+  int64_t K = s.I;
+  for (int64_t l = 0; l < s.L; ++l) {
+    const LayerWeights<T> lw{ptr_at<T>(w, l * per), ptr_at<T>(w, l * per + 1), bias_at<T>(s, w, l, 0),
+                             bias_at<T>(s, w, l, 1)};
+    layer(l, in, K, lw);
+    in = h_n.data_ptr<T>() + l * s.B * s.H;
+    K = s.H;
+  }
+  std::memcpy(y.data_ptr<T>(), in, s.B * s.H * sizeof(T));
+}
+
+// ---------------------------------------------------------------------------------------------------
 // LSTM: gates i, f, g, o; c = lerp(c_prev, f ⊙ c_prev + i ⊙ g, u), h = lerp(h_prev, o ⊙ tanh(c̃), u).
 
 void lstm_stack(const Stack& s, const Tensor& x, const Tensor& h0, const Tensor& c0, const std::vector<Tensor>& w,
                 double update, Tensor& y, Tensor& h_n, Tensor& c_n) {
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_step", [&] {
     using T = scalar_t;
-    const int64_t B = s.B, H = s.H, G = s.G, per = s.bias ? 4 : 2;
+    const int64_t B = s.B, H = s.H, G = s.G;
     const T u = static_cast<T>(update);
     T* gates = workspace<T>(B * G);
-    const T* in = x.data_ptr<T>();
-    int64_t K = s.I;
-    for (int64_t l = 0; l < s.L; ++l) {
-      const T* hp = h0.data_ptr<T>() + l * B * H;
-      const T* cp = c0.data_ptr<T>() + l * B * H;
-      T* hn = h_n.data_ptr<T>() + l * B * H;
-      T* cn = c_n.data_ptr<T>() + l * B * H;
-      const T *W_ih = ptr_at<T>(w, l * per), *W_hh = ptr_at<T>(w, l * per + 1);
-      const T *b_ih = bias_at<T>(s, w, l, 0), *b_hh = bias_at<T>(s, w, l, 1);
+    over_layers<T>(s, x, w, y, h_n, [&](int64_t l, const T* in, int64_t K, const LayerWeights<T>& lw) {
+      const T *hp = h0.data_ptr<T>() + l * B * H, *cp = c0.data_ptr<T>() + l * B * H;
+      T *hn = h_n.data_ptr<T>() + l * B * H, *cn = c_n.data_ptr<T>() + l * B * H;
       if (B >= kBlasRows) {
-        affine_rows(W_ih, in, b_ih, b_hh, B, G, K, gates);              // b_ih + b_hh + W_ih x_t
-        gemm(false, true, B, G, H, hp, H, W_hh, H, T(1), gates, G);     // + W_hh h_{t-1}
+        affine_rows(lw.W_ih, in, lw.b_ih, lw.b_hh, B, G, K, gates);          // b_ih + b_hh + W_ih x_t
+        gemm(false, true, B, G, H, hp, H, lw.W_hh, H, T(1), gates, G);      // + W_hh h_{t-1}
       }
       over_units(H, G * (K + H), [&](int64_t j0, int64_t j1) {
         for (int64_t b = 0; b < B; ++b) {
           T* a = gates + b * G;
           if (B < kBlasRows) {
-            bias_units(a, b_ih, b_hh, 4, H, j0, j1);
-            gemv_units(W_ih, in + b * K, K, 4, H, j0, j1, a);
-            gemv_units(W_hh, hp + b * H, H, 4, H, j0, j1, a);
+            bias_units(a, lw.b_ih, lw.b_hh, 4, H, j0, j1);
+            gemv_units(lw.W_ih, in + b * K, K, 4, H, j0, j1, a);
+            gemv_units(lw.W_hh, hp + b * H, H, 4, H, j0, j1, a);
           }
           const int64_t o = b * H + j0;
           lstm_row(a + j0, a + H + j0, a + 2 * H + j0, a + 3 * H + j0, hp + o, cp + o, u, hn + o, cn + o, j1 - j0);
         }
       });
-      in = hn;   // the next layer's input
-      K = H;
-    }
-    std::memcpy(y.data_ptr<T>(), in, B * H * sizeof(T));
+    });
   });
 }
 
@@ -338,38 +354,32 @@ void gru_stack(const Stack& s, const Tensor& x, const Tensor& h0, const std::vec
                Tensor& y, Tensor& h_n) {
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_step", [&] {
     using T = scalar_t;
-    const int64_t B = s.B, H = s.H, G = s.G, per = s.bias ? 4 : 2;
+    const int64_t B = s.B, H = s.H, G = s.G;
     const T u = static_cast<T>(update);
+    const T* none = nullptr;
     T* A = workspace<T>(2 * B * G);
     T* R = A + B * G;
-    const T* in = x.data_ptr<T>();
-    int64_t K = s.I;
-    for (int64_t l = 0; l < s.L; ++l) {
+    over_layers<T>(s, x, w, y, h_n, [&](int64_t l, const T* in, int64_t K, const LayerWeights<T>& lw) {
       const T* hp = h0.data_ptr<T>() + l * B * H;
       T* hn = h_n.data_ptr<T>() + l * B * H;
-      const T *W_ih = ptr_at<T>(w, l * per), *W_hh = ptr_at<T>(w, l * per + 1);
-      const T *b_ih = bias_at<T>(s, w, l, 0), *b_hh = bias_at<T>(s, w, l, 1);
       if (B >= kBlasRows) {
-        affine_rows(W_ih, in, b_ih, static_cast<const T*>(nullptr), B, G, K, A);
-        affine_rows(W_hh, hp, b_hh, static_cast<const T*>(nullptr), B, G, H, R);
+        affine_rows(lw.W_ih, in, lw.b_ih, none, B, G, K, A);
+        affine_rows(lw.W_hh, hp, lw.b_hh, none, B, G, H, R);
       }
       over_units(H, G * (K + H), [&](int64_t j0, int64_t j1) {
         for (int64_t b = 0; b < B; ++b) {
           T *a = A + b * G, *rr = R + b * G;
           if (B < kBlasRows) {
-            bias_units(a, b_ih, static_cast<const T*>(nullptr), 3, H, j0, j1);
-            bias_units(rr, b_hh, static_cast<const T*>(nullptr), 3, H, j0, j1);
-            gemv_units(W_ih, in + b * K, K, 3, H, j0, j1, a);
-            gemv_units(W_hh, hp + b * H, H, 3, H, j0, j1, rr);
+            bias_units(a, lw.b_ih, none, 3, H, j0, j1);
+            bias_units(rr, lw.b_hh, none, 3, H, j0, j1);
+            gemv_units(lw.W_ih, in + b * K, K, 3, H, j0, j1, a);
+            gemv_units(lw.W_hh, hp + b * H, H, 3, H, j0, j1, rr);
           }
           const int64_t o = b * H + j0;
           gru_row(a + j0, a + H + j0, a + 2 * H + j0, rr + j0, rr + H + j0, rr + 2 * H + j0, hp + o, u, hn + o, j1 - j0);
         }
       });
-      in = hn;
-      K = H;
-    }
-    std::memcpy(y.data_ptr<T>(), in, B * H * sizeof(T));
+    });
   });
 }
 
@@ -380,35 +390,28 @@ void elman_stack(const Stack& s, const Tensor& x, const Tensor& h0, const std::v
                  bool relu, Tensor& y, Tensor& h_n) {
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "elman_step", [&] {
     using T = scalar_t;
-    const int64_t B = s.B, H = s.H, per = s.bias ? 4 : 2;
+    const int64_t B = s.B, H = s.H;
     const T u = static_cast<T>(update);
     T* a = workspace<T>(B * H);
-    const T* in = x.data_ptr<T>();
-    int64_t K = s.I;
-    for (int64_t l = 0; l < s.L; ++l) {
+    over_layers<T>(s, x, w, y, h_n, [&](int64_t l, const T* in, int64_t K, const LayerWeights<T>& lw) {
       const T* hp = h0.data_ptr<T>() + l * B * H;
       T* hn = h_n.data_ptr<T>() + l * B * H;
-      const T *W_ih = ptr_at<T>(w, l * per), *W_hh = ptr_at<T>(w, l * per + 1);
-      const T *b_ih = bias_at<T>(s, w, l, 0), *b_hh = bias_at<T>(s, w, l, 1);
       if (B >= kBlasRows) {
-        affine_rows(W_ih, in, b_ih, b_hh, B, H, K, a);
-        gemm(false, true, B, H, H, hp, H, W_hh, H, T(1), a, H);
+        affine_rows(lw.W_ih, in, lw.b_ih, lw.b_hh, B, H, K, a);
+        gemm(false, true, B, H, H, hp, H, lw.W_hh, H, T(1), a, H);
       }
       over_units(H, H * (K + H), [&](int64_t j0, int64_t j1) {
         for (int64_t b = 0; b < B; ++b) {
           T* ab = a + b * H;
           if (B < kBlasRows) {
-            bias_units(ab, b_ih, b_hh, 1, H, j0, j1);
-            gemv_units(W_ih, in + b * K, K, 1, H, j0, j1, ab);
-            gemv_units(W_hh, hp + b * H, H, 1, H, j0, j1, ab);
+            bias_units(ab, lw.b_ih, lw.b_hh, 1, H, j0, j1);
+            gemv_units(lw.W_ih, in + b * K, K, 1, H, j0, j1, ab);
+            gemv_units(lw.W_hh, hp + b * H, H, 1, H, j0, j1, ab);
           }
           elman_rows(ab + j0, hp + b * H + j0, u, relu, hn + b * H + j0, j1 - j0);
         }
       });
-      in = hn;
-      K = H;
-    }
-    std::memcpy(y.data_ptr<T>(), in, B * H * sizeof(T));
+    });
   });
 }
 
