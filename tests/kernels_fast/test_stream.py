@@ -122,7 +122,7 @@ def test_general_path_where_the_compiled_step_does_not_apply():
     torch.manual_seed(2)
     x = torch.randn(4, 2, 3, dtype=torch.float64)
     layer = rnn.GRU(3, 5).double()
-    ys, _ = [], None
+    ys = []
     state = None
     for t in range(4):                       # grad enabled: a graph to differentiate
         y_t, state = layer.step(x[t], state)
