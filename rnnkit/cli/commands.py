@@ -52,8 +52,8 @@ def _model_name(config: Any) -> str:
 
 
 def _train_forecast(config: ForecastConfig, args: argparse.Namespace) -> Path:
-    from rnnkit.tasks.forecast_run import save_forecast_run
-    from rnnkit.tasks.forecasting import train_forecaster
+    from rnnkit.tasks.forecast.run import save_forecast_run
+    from rnnkit.tasks.forecast.pipeline import train_forecaster
 
     start = time.perf_counter()
     result = train_forecaster(config, verbose=_verbose(args))
@@ -74,8 +74,8 @@ def _train_forecast(config: ForecastConfig, args: argparse.Namespace) -> Path:
 
 
 def _train_classify(config: ClassifyConfig, args: argparse.Namespace) -> Path:
-    from rnnkit.tasks.classification import train_classifier
-    from rnnkit.tasks.classify_run import save_classify_run
+    from rnnkit.tasks.classify.pipeline import train_classifier
+    from rnnkit.tasks.classify.run import save_classify_run
 
     start = time.perf_counter()
     result = train_classifier(config, verbose=_verbose(args))
@@ -144,14 +144,14 @@ def evaluate(args: argparse.Namespace) -> int:
     name = _model_name(run.config)
     where = args.data or run.config.data
     if run.task == "forecast":
-        from rnnkit.tasks.forecast_run import evaluate_forecast_run
+        from rnnkit.tasks.forecast.run import evaluate_forecast_run
 
         scores, _, frame = evaluate_forecast_run(run, data=args.data)
         _say(args, f"{run.path}: {name} forecaster on the test span of {where} ({scores['windows']} windows)\n")
         print(forecast_table(scores, model_name=name))
         print(verdict(scores, model_name=name))
     else:
-        from rnnkit.tasks.classify_run import evaluate_classify_run
+        from rnnkit.tasks.classify.run import evaluate_classify_run
 
         report, frame = evaluate_classify_run(run, data=args.data)
         _say(args, f"{run.path}: {name} classifier on the test sequences of {where}\n")
@@ -165,11 +165,11 @@ def evaluate(args: argparse.Namespace) -> int:
 def predict(args: argparse.Namespace) -> int:
     run = _open(args)
     if run.task == "forecast":
-        from rnnkit.tasks.forecast_run import predict_forecast_run
+        from rnnkit.tasks.forecast.run import predict_forecast_run
 
         frame = predict_forecast_run(run, data=args.data)
     else:
-        from rnnkit.tasks.classify_run import predict_classify_run
+        from rnnkit.tasks.classify.run import predict_classify_run
 
         frame = predict_classify_run(run, data=args.data)
     output = Path(args.output) if args.output else run.path / "predictions.csv"

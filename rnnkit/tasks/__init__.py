@@ -1,4 +1,5 @@
-"""Pipelines on real sequences: forecasting and sequence classification, each saved as a run folder.
+"""Pipelines on real sequences, one subpackage per application (`forecast/`, `classify/`), each saved
+as a run folder (`runs.py`, shared by all).
 
     >>> from rnnkit.tasks import ForecastConfig, train_forecaster, save_forecast_run
     >>> result = train_forecaster(ForecastConfig(data="seattle_weather"))
@@ -6,35 +7,27 @@
     >>> folder = save_forecast_run(result, "runs")
 """
 
-from rnnkit.tasks.classification import (
+from rnnkit.tasks.classify import (
+    ClassifyConfig,
     ClassifyResult,
     classification_report,
-    train_classifier,
-)
-from rnnkit.tasks.classify_run import (
     evaluate_classify_run,
     predict_classify_run,
     save_classify_run,
+    train_classifier,
 )
-from rnnkit.tasks.config import (
-    ClassifyConfig,
-    ConfigError,
+from rnnkit.tasks.config import ConfigError, config_from_dict, read_config
+from rnnkit.tasks.forecast import (
     ForecastConfig,
-    config_from_dict,
-    read_config,
-)
-from rnnkit.tasks.forecast_run import (
-    evaluate_forecast_run,
-    predict_forecast_run,
-    save_forecast_run,
-)
-from rnnkit.tasks.forecasting import (
     ForecastProblem,
     ForecastResult,
+    evaluate_forecast_run,
+    forecast_metrics,
+    predict_forecast_run,
     prepare_forecast,
+    save_forecast_run,
     train_forecaster,
 )
-from rnnkit.tasks.metrics import forecast_metrics
 from rnnkit.tasks.runs import RunFolder, open_run
 
 __all__ = [

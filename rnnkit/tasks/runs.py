@@ -19,13 +19,7 @@ from typing import Any
 
 from rnnkit.data import DataError
 from rnnkit.tasks import _model
-from rnnkit.tasks.config import (
-    TASKS,
-    ConfigError,
-    config_from_dict,
-    read_config,
-    write_config_toml,
-)
+from rnnkit.tasks._config import ConfigError, config_from_dict, write_config_toml
 
 __all__ = ["RunFolder", "new_run_folder", "open_run", "write_json", "write_run"]
 
@@ -78,6 +72,8 @@ class RunFolder:
 
 def open_run(path: str | Path, *, task: str | None = None) -> RunFolder:
     """Read a run folder; `task` (if given) must match the task it was trained for."""
+    from rnnkit.tasks.config import TASKS, read_config  # the registry imports every task, which imports this module
+
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(f"run folder {str(folder)!r} does not exist; pass the folder `rnnkit train` printed")

@@ -7,10 +7,10 @@ import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error
 
 from rnnkit.data import DataError
-from rnnkit.tasks.baselines import naive_forecast, seasonal_naive_forecast
-from rnnkit.tasks.metrics import forecast_metrics, mase_scale, smape
+from rnnkit.tasks.forecast.baselines import naive_forecast, seasonal_naive_forecast
+from rnnkit.tasks.forecast.metrics import forecast_metrics, mase_scale, smape
 from rnnkit.tasks.scaling import Standardizer
-from rnnkit.tasks.windows import (
+from rnnkit.tasks.forecast.windows import (
     check_window_sizes,
     make_windows,
     split_spans,

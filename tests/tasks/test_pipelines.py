@@ -16,14 +16,14 @@ from rnnkit.tasks import (
     prepare_forecast,
     train_forecaster,
 )
-from rnnkit.tasks.classification import classification_report, train_classifier
-from rnnkit.tasks.classify_run import (
+from rnnkit.tasks.classify.pipeline import classification_report, train_classifier
+from rnnkit.tasks.classify.run import (
     evaluate_classify_run,
     predict_classify_run,
     save_classify_run,
 )
 from rnnkit.tasks.config import config_from_dict, read_config
-from rnnkit.tasks.forecast_run import (
+from rnnkit.tasks.forecast.run import (
     evaluate_forecast_run,
     predict_forecast_run,
     save_forecast_run,

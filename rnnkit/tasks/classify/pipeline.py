@@ -1,6 +1,6 @@
 """Sequence classification: variable-length multivariate sequences -> a class, lengths kept.
 
-    >>> from rnnkit.tasks.classification import train_classifier
+    >>> from rnnkit.tasks.classify.pipeline import train_classifier
     >>> result = train_classifier(ClassifyConfig(data="japanese_vowels"))
     >>> result.metrics["test"]["accuracy"]
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from rnnkit.data import DataError, SequenceData, load_dataset, load_sequence_table
 from rnnkit.tasks import _model
-from rnnkit.tasks.config import ClassifyConfig
+from rnnkit.tasks.classify.config import ClassifyConfig
 from rnnkit.tasks.scaling import Standardizer
 
 __all__ = [

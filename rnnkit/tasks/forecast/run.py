@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.data import DataError
-from rnnkit.tasks.baselines import naive_forecast, seasonal_naive_forecast
-from rnnkit.tasks.config import ForecastConfig
-from rnnkit.tasks.forecasting import (
+from rnnkit.tasks.forecast.baselines import naive_forecast, seasonal_naive_forecast
+from rnnkit.tasks.forecast.config import ForecastConfig
+from rnnkit.tasks.forecast.pipeline import (
     CALENDAR_COLUMNS,
     ForecastProblem,
     ForecastResult,
@@ -21,7 +21,8 @@ from rnnkit.tasks.forecasting import (
     prepare_forecast,
     score_forecasts,
 )
-from rnnkit.tasks.plots import plot_forecast, plot_history
+from rnnkit.tasks.forecast.plots import plot_forecast
+from rnnkit.tasks.plots import plot_history
 from rnnkit.tasks.runs import RunFolder, new_run_folder, write_run
 from rnnkit.tasks.scaling import Standardizer
 

@@ -21,11 +21,11 @@ import pandas as pd
 
 from rnnkit.data import DataError, TimeSeriesData, load_dataset, load_series_table, read_table
 from rnnkit.tasks import _model
-from rnnkit.tasks.baselines import naive_forecast, seasonal_naive_forecast
-from rnnkit.tasks.config import ForecastConfig
-from rnnkit.tasks.metrics import forecast_metrics, mase_scale
+from rnnkit.tasks.forecast.baselines import naive_forecast, seasonal_naive_forecast
+from rnnkit.tasks.forecast.config import ForecastConfig
+from rnnkit.tasks.forecast.metrics import forecast_metrics, mase_scale
 from rnnkit.tasks.scaling import Standardizer
-from rnnkit.tasks.windows import (
+from rnnkit.tasks.forecast.windows import (
     SplitSpans,
     check_window_sizes,
     input_windows,

@@ -10,15 +10,16 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.data import DataError, SequenceData
-from rnnkit.tasks.classification import (
+from rnnkit.tasks.classify.pipeline import (
     ClassifyResult,
     classification_report,
     load_sequences,
     predict_classes,
     scale_sequences,
 )
-from rnnkit.tasks.config import ClassifyConfig
-from rnnkit.tasks.plots import plot_confusion_matrix, plot_history
+from rnnkit.tasks.classify.config import ClassifyConfig
+from rnnkit.tasks.classify.plots import plot_confusion_matrix
+from rnnkit.tasks.plots import plot_history
 from rnnkit.tasks.runs import RunFolder, new_run_folder, write_run
 from rnnkit.tasks.scaling import Standardizer
 
