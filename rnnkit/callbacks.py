@@ -1,5 +1,6 @@
 """Callbacks for ``fit``: ``EarlyStopping``, ``ModelCheckpoint``, ``ReduceLROnPlateau``, ``CSVLogger``,
-``TerminateOnNaN``; and the ``Callback`` base and ``History`` they share with the training loop.
+``TerminateOnNaN``, ``BackupAndRestore``; and the ``Callback`` base and ``History`` they share with the
+training loop.
 
 A callback that monitors a quantity (``"val_loss"`` by default) raises a clear error at the first
 epoch end if that quantity is not logged, rather than silently doing nothing.
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import torch
 
+from rnnkit.training.backup import BackupAndRestore
 from rnnkit.training.callback import Callback, Logs
 from rnnkit.training.history import History
 
-__all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN"]
+__all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
+           "BackupAndRestore"]
 
 
 class _Monitor:
@@ -91,6 +94,18 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
 
+    def state_dict(self) -> dict:
+        state = {"wait": self.wait, "best": self._monitor.best, "best_epoch": self.best_epoch,
+                 "stopped_epoch": self.stopped_epoch}
+        if self.best_weights is not None:
+            state["best_weights"] = self.best_weights
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.wait, self._monitor.best = int(state["wait"]), float(state["best"])
+        self.best_epoch, self.stopped_epoch = state.get("best_epoch"), state.get("stopped_epoch")
+        self.best_weights = state.get("best_weights")
+
     @property
     def best(self) -> float:
         return self._monitor.best
@@ -133,6 +148,12 @@ class ModelCheckpoint(Callback):
         save_model(self.model, path, include_optimizer=self.include_optimizer, epoch=epoch + 1)
         self.last_saved = path
 
+    def state_dict(self) -> dict:
+        return {"best": self._monitor.best}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._monitor.best = float(state["best"])
+
 
 class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by ``factor`` when ``monitor`` has stalled for ``patience`` epochs.
@@ -170,6 +191,13 @@ class ReduceLROnPlateau(Callback):
                 optimizer.learning_rate = max(optimizer.learning_rate * self.factor, self.min_lr)
                 self.cooldown_left, self.wait = self.cooldown, 0
 
+    def state_dict(self) -> dict:
+        return {"wait": self.wait, "cooldown_left": self.cooldown_left, "best": self._monitor.best}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.wait, self.cooldown_left = int(state["wait"]), int(state["cooldown_left"])
+        self._monitor.best = float(state["best"])
+
 
 class CSVLogger(Callback):
     """Append one CSV row per epoch (``epoch`` then the logged quantities) to ``filename``."""
@@ -196,6 +224,14 @@ class CSVLogger(Callback):
                 self._keys = list(logs)
                 writer.writerow(["epoch", *self._keys])
             writer.writerow([epoch, *(logs.get(k, "") for k in self._keys)])
+
+    def state_dict(self) -> dict:
+        return {"keys": self._keys}
+
+    def load_state_dict(self, state: dict) -> None:
+        # resuming: on_train_begin emptied the file unless append=True; the rows of the restored epochs
+        # are gone then, so the header is written again before the next row
+        self._keys = state.get("keys") if self.filename.exists() and self.filename.stat().st_size > 0 else None
 
 
 class TerminateOnNaN(Callback):

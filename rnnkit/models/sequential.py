@@ -211,7 +211,7 @@ class Sequential(nn.Module):
         """Train on ``x`` (NumPy, torch, pandas, or a list of variable-length sequences) and ``y``.
 
         ``epochs`` is the index to stop at (Keras' meaning), so ``initial_epoch=k`` resumes a run.
-        ``verbose``: "auto" (a live bar on a terminal, else quiet), 0, 1 (bar) or 2 (a line per epoch).
+        ``verbose``: "auto" (a live bar on a terminal, else a line per epoch, as Keras), 0, 1 (bar) or 2 (a line per epoch).
         Returns the :class:`History`, also kept as ``model.history``.
         """
         return loop.fit(

@@ -27,6 +27,14 @@ class Callback:
     def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
 
+    def state_dict(self) -> dict[str, Any]:
+        """What this callback has learnt during ``fit`` (for ``BackupAndRestore``): JSON values, tensors,
+        or a dict of tensors (e.g. best weights). A stateless callback returns ``{}``."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned; called after ``on_train_begin`` when resuming."""
+
 
 class CallbackList:
     """Calls every callback's hook in order."""

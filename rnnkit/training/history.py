@@ -25,6 +25,13 @@ class History(Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
 
+    def state_dict(self) -> dict:
+        return {"history": self.history, "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.history = {str(k): [float(v) for v in values] for k, values in state["history"].items()}
+        self.epoch = [int(e) for e in state["epoch"]]
+
     def plot(self, path: str | os.PathLike, *, keys: list[str] | None = None, title: str | None = None) -> Path:
         """Save one panel per quantity (loss, then each metric), training and ``val_`` curves together.
 

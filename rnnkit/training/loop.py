@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from rnnkit.training.backup import BackupAndRestore
 from rnnkit.training.callback import Callback, CallbackList
 from rnnkit.training.data import Dataset, split_validation, to_dataset
 from rnnkit.training.history import History
@@ -73,13 +74,25 @@ def fit(
     model.fit_seed = _resolve_seed(model, seed, initial_epoch)
     history = History()
     model.history = history
-    hooks = CallbackList([*(callbacks or []), history], model)  # last, as in Keras: it records what others logged
+    callbacks = list(callbacks or [])
+    backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
+    if len(backups) > 1:
+        raise ValueError(f"fit: pass at most one BackupAndRestore callback; got {len(backups)}.")
+    others = [c for c in callbacks if not isinstance(c, BackupAndRestore)]
+    # History after the user's callbacks, as in Keras (it records what they logged); the backup last of
+    # all, so that it saves the state every other callback has reached at the end of the epoch
+    hooks = CallbackList([*others, history, *backups], model)
     steps = train.num_batches(batch_size)
     progress = Progress(verbose=resolve_verbose(verbose, _stdout()), epochs=epochs, steps=steps)
-    snapshot = WeightSnapshot(model)
     model.stop_training = False
 
     hooks.on_train_begin()
+    if backups:
+        done, stopped = backups[0].restore([*others, history])
+        if done:
+            progress.message(f"Resuming after epoch {done} from {backups[0].path}")
+        initial_epoch = epochs if stopped else max(initial_epoch, done)
+    snapshot = WeightSnapshot(model)
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
         progress.epoch_begin(epoch)

@@ -1,6 +1,7 @@
 """A small progress display for ``fit``: a live bar on a terminal, one line per epoch, or nothing.
 
-``verbose="auto"`` shows the bar only when the stream is a TTY, so logs and CI output stay clean.
+``verbose="auto"`` shows the live bar on a TTY and, as Keras does, one line per epoch otherwise (a log
+file or CI output gets no carriage returns, but still shows that training is moving).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ REFRESH_SECONDS = 0.1
 
 
 def resolve_verbose(verbose: int | str, stream: TextIO) -> int:
-    """0 silent, 1 live bar, 2 one line per epoch. ``"auto"``: 1 on a TTY, else 0."""
+    """0 silent, 1 live bar, 2 one line per epoch. ``"auto"``: 1 on a TTY, else 2 (as Keras)."""
     if verbose == "auto":
         isatty = getattr(stream, "isatty", None)
-        return 1 if callable(isatty) and isatty() else 0
+        return 1 if callable(isatty) and isatty() else 2
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2; got {verbose!r}.")
     return int(verbose)

@@ -204,7 +204,10 @@ def test_verbose_progress_output(capsys):
     model.fit(np.zeros((4, 2)), np.zeros(4), epochs=2, batch_size=2, verbose=2)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and lines[1].startswith("Epoch 2/2") and "mae:" in lines[1]
-    model.fit(np.zeros((4, 2)), np.zeros(4), epochs=1, batch_size=2)  # verbose="auto": not a TTY here
+    model.fit(np.zeros((4, 2)), np.zeros(4), epochs=2, batch_size=2)  # verbose="auto": not a TTY here
+    lines = capsys.readouterr().out.strip().splitlines()  # as Keras: one line per epoch, no carriage returns
+    assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/2", "Epoch 2/2"]
+    model.fit(np.zeros((4, 2)), np.zeros(4), epochs=1, batch_size=2, verbose=0)
     assert capsys.readouterr().out == ""
 
 
