@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MODEL_FILE", "build_model", "load_model", "save_model", "train_model"]
+__all__ = ["MODEL_FILE", "build_model", "load_model", "remove_backup", "save_model", "train_model"]
 
 MODEL_FILE = "model.rnnkit"
 
@@ -38,17 +38,31 @@ def build_model(*, kind: str, units: int, layers: int, outputs: int, input_shape
 
 def train_model(model: Any, x: Any, y: np.ndarray, *, loss: str, learning_rate: float, epochs: int,
                 batch_size: int, patience: int, seed: int, validation: tuple[Any, np.ndarray] | None,
-                verbose: int, metrics: list[str] | None = None) -> dict[str, list[float]]:
-    """Compile and fit; early stopping on validation loss (best weights restored) when `patience` > 0."""
-    from rnnkit.callbacks import EarlyStopping
+                verbose: int, metrics: list[str] | None = None,
+                backup_dir: str | Path | None = None) -> dict[str, list[float]]:
+    """Compile and fit; early stopping on validation loss (best weights restored) when `patience` > 0.
+
+    backup_dir: a `BackupAndRestore` there (kept at the end, marked finished): a run killed at any
+    point and trained again with the same arguments continues from its last completed epoch.
+    """
+    from rnnkit.callbacks import BackupAndRestore, EarlyStopping
 
     model.compile(optimizer="adam", loss=loss, metrics=metrics, learning_rate=learning_rate, clipnorm=1.0)
     callbacks = []
     if validation is not None and patience > 0:
         callbacks.append(EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
+    if backup_dir is not None:
+        callbacks.append(BackupAndRestore(backup_dir, delete_checkpoint=False))
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, seed=seed,
                         validation_data=validation, callbacks=callbacks, verbose=verbose)
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def remove_backup(folder: Path) -> None:
+    """Delete the training backup of a finished run (its model file holds the final weights)."""
+    from rnnkit.training.backup import FILE_NAME
+
+    (Path(folder) / FILE_NAME).unlink(missing_ok=True)
 
 
 def save_model(model: Any, folder: Path) -> Path:

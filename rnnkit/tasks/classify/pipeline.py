@@ -13,6 +13,7 @@ sequences only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,13 @@ def predict_classes(model: Any, sequences: list[np.ndarray]) -> tuple[np.ndarray
     return probabilities.argmax(axis=1), probabilities
 
 
-def train_classifier(config: ClassifyConfig, *, data: SequenceData | None = None, verbose: int = 0) -> ClassifyResult:
+def train_classifier(config: ClassifyConfig, *, data: SequenceData | None = None, verbose: int = 0,
+                     backup_dir: str | Path | None = None) -> ClassifyResult:
+    """Train on the training sequences (early stopping on a validation share when configured), score the test ones.
+
+    backup_dir: back up the training state there after every epoch, and resume from the backup found
+    there (see `rnnkit.callbacks.BackupAndRestore`); the resumed run ends with the same weights.
+    """
     import rnnkit
 
     data = data if data is not None else load_sequences(config)
@@ -126,7 +133,7 @@ def train_classifier(config: ClassifyConfig, *, data: SequenceData | None = None
     history = _model.train_model(model, train_x, data.train_labels[train_index], loss="sparse_categorical_crossentropy",
                                  learning_rate=config.learning_rate, epochs=config.epochs, batch_size=config.batch_size,
                                  patience=config.patience, seed=config.seed, validation=validation, verbose=verbose,
-                                 metrics=["accuracy"])
+                                 metrics=["accuracy"], backup_dir=backup_dir)
     predicted, _ = predict_classes(model, scale_sequences(scaler, data.test_sequences))
     metrics = {"test": classification_report(data.test_labels, predicted, data.class_names),
                "train_sequences": len(train_index), "val_sequences": int(val_index.size),

@@ -20,7 +20,7 @@ from rnnkit.tasks.classify.pipeline import (
 from rnnkit.tasks.classify.config import ClassifyConfig
 from rnnkit.tasks.classify.plots import plot_confusion_matrix
 from rnnkit.tasks.plots import plot_history
-from rnnkit.tasks.runs import RunFolder, new_run_folder, write_run
+from rnnkit.tasks.runs import RunFolder, finish_run, start_run
 from rnnkit.tasks.scaling import Standardizer
 
 __all__ = ["evaluate_classify_run", "predict_classify_run", "save_classify_run"]
@@ -39,13 +39,18 @@ def _predictions_frame(data: SequenceData, predicted: np.ndarray, probabilities:
     return frame
 
 
-def save_classify_run(result: ClassifyResult, out: str | Path) -> Path:
+def save_classify_run(result: ClassifyResult, out: str | Path | None = None, *, folder: Path | None = None) -> Path:
+    """Write the run's results into `folder` (one `start_run` made before training), or into a new
+    run folder under `out`; returns the folder."""
     data = result.data
-    folder = new_run_folder(out, task="classify", data=result.config.data)
+    if folder is None:
+        if out is None:
+            raise TypeError("save_classify_run: pass out= (a folder for run folders) or folder= (a started run)")
+        folder = start_run(out, task="classify", config=result.config)
     state = {"data_source": data.source, "class_names": list(data.class_names),
              "channel_names": list(data.channel_names), "scaler": result.scaler.to_dict()}
     metrics = {**result.metrics, "epochs_run": len(result.history.get("loss", []))}
-    write_run(folder, task="classify", config=result.config, state=state, metrics=metrics, model=result.model)
+    finish_run(folder, task="classify", config=result.config, state=state, metrics=metrics, model=result.model)
     _predictions_frame(data, result.test_predictions, None, data.test_labels).to_csv(
         folder / "test_predictions.csv", index=False)
     test = result.metrics["test"]

@@ -14,6 +14,7 @@ A model that learns nothing therefore falls back to the naive forecast instead o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -188,8 +189,12 @@ def score_forecasts(problem: ForecastProblem, origins: np.ndarray, forecast: np.
 
 
 def train_forecaster(config: ForecastConfig, *, series: TimeSeriesData | None = None,
-                     verbose: int = 0) -> ForecastResult:
-    """Prepare the data, train the model with early stopping on the validation span, score the test span."""
+                     verbose: int = 0, backup_dir: str | Path | None = None) -> ForecastResult:
+    """Prepare the data, train the model with early stopping on the validation span, score the test span.
+
+    backup_dir: back up the training state there after every epoch, and resume from the backup found
+    there (see `rnnkit.callbacks.BackupAndRestore`); the resumed run ends with the same weights.
+    """
     import rnnkit
 
     problem = prepare_forecast(config, series)
@@ -202,7 +207,8 @@ def train_forecaster(config: ForecastConfig, *, series: TimeSeriesData | None = 
                                dropout=config.dropout)
     history = _model.train_model(model, x_train, y_train, loss="mse", learning_rate=config.learning_rate,
                                  epochs=config.epochs, batch_size=config.batch_size, patience=config.patience,
-                                 seed=config.seed, validation=validation, verbose=verbose)
+                                 seed=config.seed, validation=validation, verbose=verbose,
+                                 backup_dir=backup_dir)
     metrics: dict[str, Any] = {}
     notes: list[str] = []
     if val_origins.size:

@@ -23,7 +23,7 @@ from rnnkit.tasks.forecast.pipeline import (
 )
 from rnnkit.tasks.forecast.plots import plot_forecast
 from rnnkit.tasks.plots import plot_history
-from rnnkit.tasks.runs import RunFolder, new_run_folder, write_run
+from rnnkit.tasks.runs import RunFolder, finish_run, start_run
 from rnnkit.tasks.scaling import Standardizer
 
 __all__ = ["evaluate_forecast_run", "forecast_frame", "predict_forecast_run", "save_forecast_run"]
@@ -55,9 +55,14 @@ def _plot(folder: Path, problem: ForecastProblem, frame: pd.DataFrame, metrics: 
                   forecasts=methods, target=problem.target, title=title)
 
 
-def save_forecast_run(result: ForecastResult, out: str | Path) -> Path:
+def save_forecast_run(result: ForecastResult, out: str | Path | None = None, *, folder: Path | None = None) -> Path:
+    """Write the run's results into `folder` (one `start_run` made before training), or into a new
+    run folder under `out`; returns the folder."""
     problem = result.problem
-    folder = new_run_folder(out, task="forecast", data=result.config.data)
+    if folder is None:
+        if out is None:
+            raise TypeError("save_forecast_run: pass out= (a folder for run folders) or folder= (a started run)")
+        folder = start_run(out, task="forecast", config=result.config)
     state = {"data_source": problem.series.source, "target": problem.target,
              "input_columns": list(problem.input_columns), "season": problem.season,
              "scaler": problem.scaler.to_dict(), "lookback": problem.lookback, "horizon": problem.horizon,
@@ -65,7 +70,7 @@ def save_forecast_run(result: ForecastResult, out: str | Path) -> Path:
                       "test": problem.spans.length - problem.spans.val_stop},
              "notes": result.notes}
     metrics = {**result.metrics, "notes": result.notes, "epochs_run": len(result.history.get("loss", []))}
-    write_run(folder, task="forecast", config=result.config, state=state, metrics=metrics, model=result.model)
+    finish_run(folder, task="forecast", config=result.config, state=state, metrics=metrics, model=result.model)
     frame = forecast_frame(problem, result.test_origins, result.test_forecast)
     frame.to_csv(folder / "test_forecast.csv", index=False)
     _plot(folder, problem, frame, result.metrics["test"], "forecast.png")
