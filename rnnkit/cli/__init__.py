@@ -7,7 +7,9 @@ of another task, an unknown config key) is one line on stderr and exit code 2; n
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from rnnkit.cli._options import Parser, add_config_options
@@ -25,6 +27,9 @@ def build_parser() -> Parser:
     common.add_argument("--quiet", "-q", action="store_true", help="print only the results table")
     common.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1: small recurrent "
                         "models run fastest on one, and more threads slow down a busy machine badly)")
+    from rnnkit import __version__
+
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     demo = sub.add_parser("demo", parents=[common], help="train an LSTM on Seattle weather and compare it with baselines",
@@ -41,6 +46,8 @@ def build_parser() -> Parser:
                        help="default: the bundled dataset's task, else forecast")
     train.add_argument("--config", default=None, metavar="FILE", help="TOML (or JSON) file of run options")
     train.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
+    train.add_argument("--resume", default=None, metavar="RUN", help="continue an interrupted run from its last "
+                       "completed epoch, with its own config; ends with the weights of an uninterrupted run")
     add_config_options(train)
     train.set_defaults(handler=commands.train)
 
@@ -74,7 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import torch
 
+    from rnnkit.cli.commands import Interrupted
+
     previous_threads = torch.get_num_threads()
+    previous_sigterm = _sigterm_as_interrupt()
     try:
         if args.threads < 1:
             raise DataError(f"--threads must be >= 1; got {args.threads}")
@@ -83,11 +93,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataError as error:
         print(f"rnnkit {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Interrupted as interrupted:
+        print(f"\nrnnkit {args.command}: {interrupted}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print(f"rnnkit {args.command}: interrupted", file=sys.stderr)
+        print(f"\nrnnkit {args.command}: interrupted", file=sys.stderr)
         return 130
     finally:
         torch.set_num_threads(previous_threads)  # main() may run inside a larger program (or a test session)
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+def _on_sigterm(signum, frame):  # noqa: ARG001 - the signal handler's signature
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_interrupt():
+    """Treat SIGTERM (`kill`, a scheduler's stop) like Ctrl-C, so the run is marked and resumable; returns the
+    previous handler (None where handlers cannot be set: outside the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -64,11 +64,14 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         del field
 
 
-def given_config_values(args: argparse.Namespace, task: str) -> dict[str, Any]:
-    """The config options given on the command line; one that the task does not have is an error."""
+def given_config_values(args: argparse.Namespace, task: str | None) -> dict[str, Any]:
+    """The config options given on the command line; one that the task does not have is an error
+    (`task=None`: all options given, of any task)."""
     per_task = fields_by_task()
     all_names = {name for fields in per_task.values() for name in fields}
     values = {name: value for name, value in vars(args).items() if name in all_names}
+    if task is None:
+        return values
     for name in values:
         if name not in per_task[task]:
             owner = next(t for t, fields in per_task.items() if name in fields)

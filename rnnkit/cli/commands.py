@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.cli._options import given_config_values
+from rnnkit.data import DataError
 from rnnkit.cli._output import (
     classification_table,
     datasets_table,
@@ -51,13 +52,13 @@ def _model_name(config: Any) -> str:
     return {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}[config.model]
 
 
-def _train_forecast(config: ForecastConfig, args: argparse.Namespace) -> Path:
-    from rnnkit.tasks.forecast.run import save_forecast_run
+def _train_forecast(config: ForecastConfig, args: argparse.Namespace, folder: Path) -> None:
     from rnnkit.tasks.forecast.pipeline import train_forecaster
+    from rnnkit.tasks.forecast.run import save_forecast_run
 
     start = time.perf_counter()
-    result = train_forecaster(config, verbose=_verbose(args))
-    folder = save_forecast_run(result, args.out)
+    result = train_forecaster(config, verbose=_verbose(args), backup_dir=folder)
+    save_forecast_run(result, folder=folder)
     problem, test = result.problem, result.metrics["test"]
     times = problem.series.frame.index
     first, last = result.test_origins[0] + 1, result.test_origins[-1] + config.horizon
@@ -70,16 +71,15 @@ def _train_forecast(config: ForecastConfig, args: argparse.Namespace) -> Path:
     print(verdict(test, model_name=name))
     _say(args, f"\nrun folder: {folder}  (model.rnnkit, metrics.json, forecast.png, loss.png, config.toml)")
     _say(args, f"repeat it:  rnnkit train --config {folder / 'config.toml'}")
-    return folder
 
 
-def _train_classify(config: ClassifyConfig, args: argparse.Namespace) -> Path:
+def _train_classify(config: ClassifyConfig, args: argparse.Namespace, folder: Path) -> None:
     from rnnkit.tasks.classify.pipeline import train_classifier
     from rnnkit.tasks.classify.run import save_classify_run
 
     start = time.perf_counter()
-    result = train_classifier(config, verbose=_verbose(args))
-    folder = save_classify_run(result, args.out)
+    result = train_classifier(config, verbose=_verbose(args), backup_dir=folder)
+    save_classify_run(result, folder=folder)
     data, metrics = result.data, result.metrics
     _say(args, f"\n{data.name}: {data.num_classes} classes, {data.num_channels} channels, "
                f"{metrics['train_sequences']} train / {len(data.test_sequences)} test sequences of length "
@@ -88,18 +88,60 @@ def _train_classify(config: ClassifyConfig, args: argparse.Namespace) -> Path:
     print(classification_table(metrics["test"]))
     _say(args, f"\nrun folder: {folder}  (model.rnnkit, metrics.json, confusion_matrix.png, loss.png, config.toml)")
     _say(args, f"repeat it:  rnnkit train --config {folder / 'config.toml'}")
-    return folder
+
+
+def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path, *, resumed: bool) -> None:
+    """Train into `folder`; an interruption leaves it resumable, and says how."""
+    from rnnkit.tasks.runs import mark_run
+
+    verb = "resuming" if resumed else "run folder"
+    if args.quiet:
+        print(f"{verb}: {folder}", flush=True)   # even -q names the folder: it is where the results go
+    else:
+        print(f"{verb}: {folder}  (interrupted? `rnnkit train --resume {folder}` continues it)\n", flush=True)
+    try:
+        (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
+    except KeyboardInterrupt:
+        mark_run(folder, "interrupted")
+        raise Interrupted(f"interrupted; the run folder keeps the last completed epoch: "
+                          f"`rnnkit train --resume {folder}` continues it") from None
+    except DataError:
+        if not resumed:
+            _discard(folder)  # bad input found before training: no folder left behind for a one-line error
+        raise
+    except BaseException as error:
+        mark_run(folder, "failed", error=f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        raise
+
+
+def _discard(folder: Path) -> None:
+    """Remove a run folder that holds nothing but what `start_run` wrote."""
+    written = {"config.toml", "run.json"}
+    if folder.is_dir() and {p.name for p in folder.iterdir()} <= written:
+        for name in written:
+            (folder / name).unlink(missing_ok=True)
+        folder.rmdir()
+
+
+class Interrupted(Exception):
+    """Training stopped by SIGINT/SIGTERM; the message says how to resume (exit code 130)."""
 
 
 def demo(args: argparse.Namespace) -> int:
     _say(args, "rnnkit demo: an LSTM forecasts tomorrow's maximum temperature in Seattle (vega_datasets),\n"
                "scored on the last 15% of days beside the naive and seasonal-naive forecasts.\n")
     config = DEMO_CONFIG if args.seed is None else dataclasses.replace(DEMO_CONFIG, seed=args.seed)
-    _train_forecast(config, args)
+    from rnnkit.tasks.runs import start_run
+
+    _run_training("forecast", config, args, start_run(args.out, task="forecast", config=config), resumed=False)
     return 0
 
 
 def train(args: argparse.Namespace) -> int:
+    from rnnkit.tasks.runs import start_run
+
+    if args.resume is not None:
+        return _resume(args)
     values: dict[str, Any] = {}
     task = args.task
     if args.config is not None:
@@ -113,7 +155,27 @@ def train(args: argparse.Namespace) -> int:
     task = task or _task_of(getattr(args, "data", None)) or "forecast"
     values.update(given_config_values(args, task))
     config = config_from_dict(TASKS[task], values)
-    (_train_forecast if task == "forecast" else _train_classify)(config, args)
+    _run_training(task, config, args, start_run(args.out, task=task, config=config), resumed=False)
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    """`rnnkit train --resume RUN`: the run's own config, from its last completed epoch."""
+    from rnnkit.tasks.config import ConfigError
+    from rnnkit.tasks.runs import mark_run, open_run
+
+    given = [name for name in ("config", "task") if getattr(args, name) is not None]
+    given += [f"--{name.replace('_', '-')}" for name in given_config_values(args, None)]
+    if given:
+        flags = ", ".join(g if g.startswith("--") else f"--{g}" for g in given)
+        raise ConfigError(f"--resume continues a run with its own saved config; drop {flags} (to change "
+                          f"options, start a new run with `rnnkit train --config {args.resume}/config.toml ...`)")
+    run = open_run(args.resume, finished=False)
+    if run.state.get("status") == "done":
+        raise ConfigError(f"run {str(run.path)!r} has finished already; nothing to resume "
+                          f"(evaluate it with `rnnkit evaluate {run.path}`)")
+    mark_run(run.path, "running")
+    _run_training(run.task, run.config, args, run.path, resumed=True)
     return 0
 
 
