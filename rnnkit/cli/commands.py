@@ -219,7 +219,7 @@ def evaluate(args: argparse.Namespace) -> int:
         _say(args, f"{run.path}: {name} classifier on the test sequences of {where}\n")
         print(classification_table(report))
     if args.output:
-        frame.to_csv(args.output, index=False)
+        _write_csv(frame, Path(args.output))
         _say(args, f"predictions written to {args.output}")
     return 0
 
@@ -235,13 +235,27 @@ def predict(args: argparse.Namespace) -> int:
 
         frame = predict_classify_run(run, data=args.data)
     output = Path(args.output) if args.output else run.path / "predictions.csv"
-    frame.to_csv(output, index=False)
+    _write_csv(frame, output)
     if not args.quiet:
         print(frame.head(10).to_string(index=False))
         if len(frame) > 10:
             print(f"... {len(frame) - 10} more rows")
     _say(args, f"predictions written to {output}")
     return 0
+
+
+def _write_csv(frame: Any, path: Path) -> None:
+    """Write `frame` to the CSV file `path` atomically, creating its folder if missing."""
+    from rnnkit.saving._atomic import atomic_write
+
+    if path.is_dir():
+        raise DataError(f"--output {str(path)!r} is a folder; expected a CSV file path, e.g. "
+                        f"{str(path / 'predictions.csv')!r}")
+    try:
+        atomic_write(path, lambda temp: frame.to_csv(temp, index=False))
+    except OSError as error:
+        raise DataError(f"--output {str(path)!r}: cannot write there ({error.strerror or error}); "
+                        f"choose a writable path") from None
 
 
 def datasets(args: argparse.Namespace) -> int:

@@ -128,6 +128,9 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 def read_config_file(path: str | Path, tasks: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
     """Read a TOML (or JSON) config file: returns (task, the remaining keys); `task` must be in `tasks`."""
     path = Path(path)
+    if path.is_dir():
+        hint = f"; did you mean {str(path / 'config.toml')!r}?" if (path / "config.toml").is_file() else ""
+        raise ConfigError(f"config file {str(path)!r} is a folder; expected a TOML (or JSON) file{hint}")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
