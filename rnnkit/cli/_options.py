@@ -49,7 +49,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         base, _ = field_base_type(annotation)
         defaults = "; ".join(f"{task}: {f.default!r}" for task, f in owners.items())
         only = "" if len(owners) == len(TASKS) else f" [{'/'.join(owners)} only]"
-        help_text = f"{_comment(cls, name)}{only} (default {defaults})"
+        help_text = f"{_comment(cls, name)}{only} (default {defaults})".replace("%", "%%")  # argparse formats help
         flag = "--" + name.replace("_", "-")
         kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
         choices = field_choices(annotation)
