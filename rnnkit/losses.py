@@ -55,8 +55,22 @@ def _align(y_true: torch.Tensor, y_pred: torch.Tensor, loss_name: str) -> torch.
     )
 
 
-def _reduce(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Mean of per-vector ``values``; with ``mask`` (same leading shape), over kept entries only."""
+def _reduce(values: torch.Tensor, mask: torch.Tensor | None, sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean of per-vector ``values``; with ``mask`` (same leading shape), over kept entries only.
+
+    ``sample_weight`` (``(B,)`` per sample, or the leading shape of ``values``) multiplies each value before
+    the sum; the divisor stays the count of (kept) values, as Keras' "sum_over_batch_size":
+        loss = sum_i w_i m_i l_i / sum_i m_i
+    so weights of 2 count a sample twice and weights of 0 drop it, without renormalising the rest.
+    """
+    if sample_weight is not None:
+        weight = sample_weight.to(values.dtype)
+        if weight.dim() < values.dim():  # (B,) against (B, T): one weight per sample, every step
+            weight = weight.reshape(*weight.shape, *([1] * (values.dim() - weight.dim())))
+        if weight.shape[: weight.dim()] != values.shape[: weight.dim()] and weight.numel() != 1:
+            raise ValueError(f"sample_weight has shape {tuple(sample_weight.shape)}; expected ({values.shape[0]},) "
+                             f"or {tuple(values.shape)} for outputs of shape {tuple(values.shape)} (+ features).")
+        values = values * weight
     if mask is None:
         return values.mean()
     mask = mask.to(values.dtype).expand_as(values)
@@ -73,9 +87,10 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} defines neither per_vector nor __call__")
 
     def __call__(
-        self, y_true: torch.Tensor, y_pred: torch.Tensor, *, mask: torch.Tensor | None = None
+        self, y_true: torch.Tensor, y_pred: torch.Tensor, *, mask: torch.Tensor | None = None,
+        sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return _reduce(self.per_vector(y_true, y_pred), mask)
+        return _reduce(self.per_vector(y_true, y_pred), mask, sample_weight)
 
     def get_config(self) -> dict:
         return {}
@@ -127,6 +142,13 @@ class BinaryCrossentropy(Loss):
 
     def per_vector(self, y_true, y_pred):
         y_true = _align(y_true, y_pred, self.name).to(y_pred.dtype)
+        if y_true.numel() and (y_true.min() < 0 or y_true.max() > 1):
+            # labels 1/2 or 0/1/2 would train silently towards nonsense; soft targets in [0, 1] are fine, as in Keras
+            raise ValueError(
+                f"{self.name}: y_true must hold labels 0 and 1 (or target probabilities in [0, 1]); got values "
+                f"in [{float(y_true.min()):g}, {float(y_true.max()):g}]. Map two classes to 0/1 (e.g. y - 1 for "
+                "labels 1/2); for more classes use loss='sparse_categorical_crossentropy' with a softmax output."
+            )
         if self.from_logits:
             values = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
         else:
@@ -207,14 +229,19 @@ class FunctionLoss(Loss):
         self.fn = fn
         self.name = getattr(fn, "__name__", type(fn).__name__)
 
-    def __call__(self, y_true, y_pred, *, mask=None):
+    def __call__(self, y_true, y_pred, *, mask=None, sample_weight=None):
         values = self.fn(y_true, y_pred)
         if not isinstance(values, torch.Tensor):
             raise TypeError(f"loss {self.name!r} must return a torch.Tensor; got {type(values).__name__}.")
         if values.dim() == 0:
+            if sample_weight is not None:
+                raise ValueError(f"loss {self.name!r} returns one number per batch, so sample_weight cannot weight "
+                                 "its samples; return one value per sample (reduction='none') to use weights.")
             return values
         if mask is not None and values.shape[: mask.dim()] == mask.shape:
-            return _reduce(values.reshape(*mask.shape, -1).mean(dim=-1), mask)
+            return _reduce(values.reshape(*mask.shape, -1).mean(dim=-1), mask, sample_weight)
+        if sample_weight is not None:
+            return _reduce(values.reshape(values.shape[0], -1).mean(dim=-1), None, sample_weight)
         return values.mean()
 
 

@@ -47,8 +47,9 @@ class Metric(abc.ABC):
         """Subclasses define this."""
 
     @abc.abstractmethod
-    def update(self, y_true: torch.Tensor, y_pred: torch.Tensor, *, mask: torch.Tensor | None = None) -> None:
-        """Subclasses define this."""
+    def update(self, y_true: torch.Tensor, y_pred: torch.Tensor, *, mask: torch.Tensor | None = None,
+               sample_weight: torch.Tensor | None = None) -> None:
+        """Subclasses define this. ``sample_weight`` (B,) or (B, T) weighs each value (Keras' semantics)."""
 
     @abc.abstractmethod
     def result(self) -> float:
@@ -70,15 +71,18 @@ class _MeanMetric(Metric):
         """Subclasses define this."""
 
     @torch.no_grad()
-    def update(self, y_true, y_pred, *, mask=None):
+    def update(self, y_true, y_pred, *, mask=None, sample_weight=None):
+        """Weighted mean: sum(w m v) / sum(w m) over the values seen (w = 1, m = 1 when not given)."""
         values = self.values(y_true, y_pred).double()
+        weights = torch.ones_like(values)
         if mask is not None:
-            weights = mask.to(values.dtype).expand_as(values)
-            self._total += float((values * weights).sum())
-            self._count += float(weights.sum())
-        else:
-            self._total += float(values.sum())
-            self._count += values.numel()
+            weights = weights * mask.to(values.dtype).expand_as(values)
+        if sample_weight is not None:
+            w = sample_weight.to(values.dtype)
+            w = w.reshape(*w.shape, *([1] * (values.dim() - w.dim())))
+            weights = weights * w.expand_as(values)
+        self._total += float((values * weights).sum())
+        self._count += float(weights.sum())
 
     def result(self) -> float:
         return self._total / self._count if self._count else 0.0
@@ -144,7 +148,16 @@ class _BinaryScores(Metric):
         self._scores: list[torch.Tensor] = []
 
     @torch.no_grad()
-    def update(self, y_true, y_pred, *, mask=None):
+    def update(self, y_true, y_pred, *, mask=None, sample_weight=None):
+        if sample_weight is not None:
+            # a weight of 0 leaves a sample out (the common use: padding, a class switched off); other
+            # weights would need weighted ROC / counts, which these exact-count metrics do not keep
+            w = sample_weight.reshape(*sample_weight.shape, *([1] * (y_pred.dim() - 1 - sample_weight.dim())))
+            if not bool(((w == 0) | (w == 1)).all()):
+                raise ValueError(f"{self.name}: sample_weight must be 0 or 1 for this metric (it counts exact "
+                                 "pairs); got other values. Weigh the loss instead, or use accuracy.")
+            keep_w = w.bool().expand(y_pred.shape[:-1])
+            mask = keep_w if mask is None else (mask.bool() & keep_w)
         if y_pred.shape[-1] == 2 and y_true.numel() == y_pred[..., 0].numel():
             y_pred = y_pred[..., 1:]  # two-class softmax with class-id labels: the score of class 1
         y_true = _losses._align(y_true, y_pred, self.name)

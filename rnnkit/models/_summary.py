@@ -1,4 +1,5 @@
-"""The text table of ``Sequential.summary()``: layer, output shape, parameter count."""
+"""The text table of ``Model.summary()``: layer, output shape (a Sequential knows them before running;
+a subclassed model shows its direct sublayers without shapes), parameter count."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ __all__ = ["summary_text"]
 
 
 def summary_text(model: Any) -> str:
-    shapes = model.output_shapes()
     rows = [("Layer (type)", "Output Shape", "Param #")]
-    for layer, shape in zip(model.layers, shapes):
-        rows.append((f"{layer.name} ({type(layer).__name__})", _shape(shape), f"{layer.count_params():,}"))
+    if hasattr(model, "output_shapes"):
+        for layer, shape in zip(model.layers, model.output_shapes()):
+            rows.append((f"{layer.name} ({type(layer).__name__})", _shape(shape), f"{layer.count_params():,}"))
+    else:
+        for name, child in model.named_children():
+            count = sum(p.numel() for p in child.parameters())
+            rows.append((f"{name} ({type(child).__name__})", "?", f"{count:,}"))
     widths = [max(len(row[i]) for row in rows) + 3 for i in range(3)]
     rule = "=" * sum(widths)
     line = lambda row: "".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()  # noqa: E731

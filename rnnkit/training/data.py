@@ -1,15 +1,20 @@
 """Turn what users pass to ``fit`` / ``evaluate`` / ``predict`` into tensors, with clear errors.
 
 Accepted for ``x`` and ``y``: NumPy arrays, torch tensors, pandas DataFrames / Series, nested lists,
-and — for ``x`` — a list of variable-length sequences, which is zero-padded at the end and gets
-``lengths`` ``(N,)`` that reach the recurrent layers as ``lengths=``. Every check runs before the
-first training step: NaN / inf, wrong label count, wrong rank, a bad ``validation_split``.
+a tuple or dict of those (several inputs or outputs, see :mod:`rnnkit.training.structure`), and —
+for a single ``x`` — a list of variable-length sequences, which is zero-padded at the end and gets
+``lengths`` ``(N,)`` that reach the recurrent layers as ``lengths=``. ``sample_weight`` is ``(N,)``
+(or ``(N, T)`` for sequence outputs). Every check runs before the first training step: NaN / inf,
+wrong label count, wrong rank, a bad ``validation_split``, negative weights.
+
+Data that does not fit in one array (a ``torch.utils.data.Dataset`` or ``DataLoader``, an
+``IterableDataset``, a generator) goes through :mod:`rnnkit.training.sources` instead.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Iterator
 
@@ -17,30 +22,51 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["Dataset", "Batch", "to_dataset", "split_validation", "sequence_mask"]
+from rnnkit.training.structure import first_leaf, flatten, is_structure, keys_of, map_structure, to_device
+
+__all__ = ["Dataset", "Batch", "to_dataset", "split_validation", "sequence_mask", "class_weights_for",
+           "convert_leaf", "check_sample_weight"]
 
 
 @dataclass(frozen=True)
 class Batch:
-    x: Tensor                  # (B, ...) float32 features or int64 ids
-    y: Tensor | None           # (B, ...) labels / targets
-    lengths: Tensor | None     # (B,) int64 sequence lengths of a padded batch, or None
+    """One batch: ``x`` and ``y`` are tensors or tuples/dicts of tensors (several inputs/outputs)."""
+
+    x: Any                            # (B, ...) float32 features or int64 ids, or a structure of them
+    y: Any = None                     # (B, ...) labels / targets, or a structure of them, or None
+    lengths: Tensor | None = None     # (B,) int64 sequence lengths of a padded batch, or None
+    sample_weight: Tensor | None = None   # (B,) or (B, T) float32, or None
+
+    @property
+    def size(self) -> int:
+        return int(first_leaf(self.x).shape[0])
+
+    def to(self, device: torch.device | None) -> Batch:
+        """x, y and weights on ``device``; lengths stay on the CPU, as the core wants them."""
+        if device is None:
+            return self
+        weight = None if self.sample_weight is None else self.sample_weight.to(device)
+        return Batch(to_device(self.x, device), to_device(self.y, device), self.lengths, weight)
 
 
 @dataclass(frozen=True)
 class Dataset:
-    x: Tensor
-    y: Tensor | None
+    """Samples held in memory; ``x`` / ``y`` may be structures whose leaves share the first axis."""
+
+    x: Any
+    y: Any
     lengths: Tensor | None
+    sample_weight: Tensor | None = field(default=None)
 
     def __len__(self) -> int:
-        return self.x.shape[0]
+        return int(first_leaf(self.x).shape[0])
 
     def take(self, index: Tensor, device: torch.device | None = None) -> Batch:
-        """Samples ``index``, with x and y on ``device`` (lengths stay on the CPU, as the core wants them)."""
-        x = self.x[index].to(device)
-        y = None if self.y is None else self.y[index].to(device)
-        return Batch(x, y, None if self.lengths is None else self.lengths[index])
+        """Samples ``index``, with x, y and weights on ``device`` (lengths stay on the CPU)."""
+        cut = lambda value: None if value is None else map_structure(lambda t: t[index], value)  # noqa: E731
+        batch = Batch(cut(self.x), cut(self.y), None if self.lengths is None else self.lengths[index],
+                      None if self.sample_weight is None else self.sample_weight[index])
+        return batch.to(device)
 
     def batches(self, batch_size: int, order: Tensor | None = None, device: torch.device | None = None) -> Iterator[Batch]:
         order = torch.arange(len(self)) if order is None else order
@@ -50,46 +76,129 @@ class Dataset:
     def num_batches(self, batch_size: int) -> int:
         return math.ceil(len(self) / batch_size)
 
+    def slice(self, part: slice) -> Dataset:
+        cut = lambda value: None if value is None else map_structure(lambda t: t[part], value)  # noqa: E731
+        return Dataset(cut(self.x), cut(self.y), None if self.lengths is None else self.lengths[part],
+                       None if self.sample_weight is None else self.sample_weight[part])
 
-def to_dataset(x: Any, y: Any = None, *, model: Any, where: str, require_y: bool = True) -> Dataset:
-    """Validate and convert ``x`` (and ``y``) for ``model``; ``where`` names the call in errors."""
+
+def to_dataset(x: Any, y: Any = None, *, model: Any, where: str, require_y: bool = True,
+               sample_weight: Any = None, class_weight: dict | None = None) -> Dataset:
+    """Validate and convert ``x`` (and ``y``, ``sample_weight``) for ``model``; ``where`` names the call in errors."""
     if x is None:
         raise ValueError(f"{where}: x is required; got None.")
-    ids = model.expects_ids()
-    x_array, lengths = _as_array(x, f"{where}: x", allow_ragged=True)
-    if x_array.ndim == 0:
-        raise ValueError(f"{where}: x must be an array of samples; got a single number {x_array.item()!r}.")
-    if x_array.shape[0] == 0:
-        raise ValueError(f"{where}: x is empty (0 samples); pass at least one sample.")
-    if x_array.ndim == 1:
-        if model.expects_sequences():
-            raise ValueError(
-                f"{where}: x must be 3-D (batch, timesteps, features) for this recurrent model; got 1-D shape "
-                f"{x_array.shape}. If x is one sequence use x[None, :, None]; if it is one value per sample, "
-                "x[:, None, None]."
-            )
-        raise ValueError(
-            f"{where}: x must be at least 2-D (batch, features); got 1-D shape {x_array.shape}. "
-            "For one feature per sample use x[:, None]."
-        )
-    x_tensor = _to_tensor(x_array, f"{where}: x", kind="ids" if ids else "features")
-    try:
-        model.check_input_shape(tuple(x_tensor.shape[1:]))
-    except ValueError as error:
-        raise ValueError(f"{where}: x has shape {tuple(x_tensor.shape)}, which the model cannot take. {error}") from None
+    lengths = None
+    if is_structure(x):
+        x_tensor = map_structure(lambda leaf: _convert_x(leaf, model, f"{where}: x", ragged=False)[0],
+                                 _named(x, f"{where}: x"))
+        model.check_input_structure(x_tensor)
+    else:
+        x_tensor, lengths = _convert_x(x, model, f"{where}: x", ragged=True)
+        try:
+            model.check_input_shape(tuple(x_tensor.shape[1:]))
+        except ValueError as error:
+            raise ValueError(f"{where}: x has shape {tuple(x_tensor.shape)}, which the model cannot take. {error}") from None
+    N = _check_same_count(x_tensor, f"{where}: x")
     y_tensor = None
     if y is not None:
-        y_array, _ = _as_array(y, f"{where}: y", allow_ragged=False)
-        n_y = y_array.shape[0] if y_array.ndim else 0
-        if n_y != x_tensor.shape[0]:
-            raise ValueError(
-                f"{where}: y must have one label per sample of x: expected {x_tensor.shape[0]}, got {n_y} "
-                f"(x shape {tuple(x_tensor.shape)}, y shape {y_array.shape}). Check that x and y match."
-            )
-        y_tensor = _to_tensor(y_array, f"{where}: y", kind="labels")
+        y_tensor = map_structure(lambda leaf: _convert_y(leaf, N, x_tensor, f"{where}: y"), _named(y, f"{where}: y"))
     elif require_y:
         raise ValueError(f"{where}: y is required; got None. Pass the labels as the second argument.")
-    return Dataset(x_tensor, y_tensor, lengths)
+    weight = None if sample_weight is None else check_sample_weight(sample_weight, N, f"{where}: sample_weight")
+    if class_weight is not None:
+        weight = class_weights_for(y_tensor, class_weight, weight, where=where)
+    return Dataset(x_tensor, y_tensor, lengths, weight)
+
+
+def _named(value: Any, what: str) -> Any:
+    if isinstance(value, dict) and not all(isinstance(k, str) for k in value):
+        raise TypeError(f"{what}: a dict of inputs/outputs needs str keys; got {[type(k).__name__ for k in value]}.")
+    if is_structure(value) and not flatten(value):
+        raise ValueError(f"{what}: an empty {type(value).__name__}; pass at least one array.")
+    return value
+
+
+def _convert_x(leaf: Any, model: Any, what: str, *, ragged: bool) -> tuple[Tensor, Tensor | None]:
+    array, lengths = _as_array(leaf, what, allow_ragged=ragged)
+    if array.ndim == 0:
+        raise ValueError(f"{what} must be an array of samples; got a single number {array.item()!r}.")
+    if array.shape[0] == 0:
+        raise ValueError(f"{what} is empty (0 samples); pass at least one sample.")
+    if array.ndim == 1 and not is_structure(leaf) and model.expects_sequences():
+        raise ValueError(
+            f"{what} must be 3-D (batch, timesteps, features) for this recurrent model; got 1-D shape "
+            f"{array.shape}. If x is one sequence use x[None, :, None]; if it is one value per sample, "
+            "x[:, None, None]."
+        )
+    if array.ndim == 1 and model.requires_feature_axis():
+        raise ValueError(
+            f"{what} must be at least 2-D (batch, features); got 1-D shape {array.shape}. "
+            "For one feature per sample use x[:, None]."
+        )
+    return convert_leaf(array, what, kind=model.input_kind()), lengths
+
+
+def _convert_y(leaf: Any, N: int, x: Any, what: str) -> Tensor:
+    array, _ = _as_array(leaf, what, allow_ragged=False)
+    n_y = array.shape[0] if array.ndim else 0
+    if n_y != N:
+        shape = tuple(x.shape) if isinstance(x, Tensor) else [tuple(t.shape) for t in flatten(x)]
+        raise ValueError(
+            f"{what} must have one label per sample of x: expected {N}, got {n_y} "
+            f"(x shape {shape}, y shape {array.shape}). Check that x and y match."
+        )
+    return convert_leaf(array, what, kind="labels")
+
+
+def _check_same_count(x: Any, what: str) -> int:
+    counts = {int(t.shape[0]) for t in flatten(x)}
+    if len(counts) > 1:
+        raise ValueError(f"{what}: every input must have the same number of samples; got {sorted(counts)} "
+                         f"for {keys_of(x)}.")
+    return counts.pop()
+
+
+def check_sample_weight(value: Any, N: int, what: str) -> Tensor:
+    """``(N,)`` or ``(N, T)`` finite, non-negative float32 weights."""
+    array, _ = _as_array(value, what, allow_ragged=False)
+    if array.ndim not in (1, 2) or array.shape[0] != N:
+        raise ValueError(f"{what} must have shape ({N},) (one weight per sample) or ({N}, T) (per time step); "
+                         f"got {array.shape}.")
+    weight = convert_leaf(array, what, kind="features")
+    if bool((weight < 0).any()):
+        raise ValueError(f"{what} must be >= 0; got a minimum of {float(weight.min()):g}.")
+    return weight
+
+
+def class_weights_for(y: Any, class_weight: dict, sample_weight: Tensor | None, *, where: str) -> Tensor:
+    """Keras' ``class_weight``: each sample's (or step's) weight times the weight of its class."""
+    if not isinstance(class_weight, dict) or not class_weight:
+        raise TypeError(f"{where}: class_weight must be a dict {{class id: weight}}; got {class_weight!r}.")
+    if y is None or is_structure(y):
+        raise ValueError(f"{where}: class_weight needs a single output's labels y; for several outputs pass "
+                         "sample_weight instead.")
+    labels = y.argmax(dim=-1) if y.is_floating_point() and y.dim() >= 2 and y.shape[-1] > 1 else y
+    labels = labels.reshape(labels.shape[0], -1) if labels.dim() > 1 else labels
+    if labels.dim() == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.is_floating_point() and not torch.equal(labels, labels.round()):
+        raise ValueError(f"{where}: class_weight needs integer class ids (or one-hot) in y; got non-integer labels.")
+    labels = labels.long()
+    table = {int(k): float(v) for k, v in class_weight.items()}
+    missing = sorted(set(labels.unique().tolist()) - set(table))
+    if missing:
+        raise ValueError(f"{where}: class_weight has no weight for class(es) {missing[:5]}; give every class in y "
+                         f"a weight (got keys {sorted(table)}).")
+    lookup = torch.zeros(max(table) + 1, dtype=torch.float32)
+    for k, v in table.items():
+        if k < 0 or v < 0:
+            raise ValueError(f"{where}: class_weight keys and weights must be >= 0; got {k}: {v}.")
+        lookup[k] = v
+    weight = lookup[labels]
+    if sample_weight is not None:
+        weight = weight * (sample_weight if sample_weight.dim() == weight.dim() else sample_weight.reshape(
+            sample_weight.shape[0], *([1] * (weight.dim() - 1))))
+    return weight
 
 
 def split_validation(data: Dataset, validation_split: Any) -> tuple[Dataset, Dataset | None]:
@@ -110,15 +219,12 @@ def split_validation(data: Dataset, validation_split: Any) -> tuple[Dataset, Dat
             f"fit: validation_split={validation_split} of {N} samples leaves {split_at} for training and "
             f"{N - split_at} for validation; both need at least one. Use more data or another split."
         )
-    cut = lambda t, s: None if t is None else t[s]  # noqa: E731
-    train = Dataset(data.x[:split_at], cut(data.y, slice(None, split_at)), cut(data.lengths, slice(None, split_at)))
-    val = Dataset(data.x[split_at:], cut(data.y, slice(split_at, None)), cut(data.lengths, slice(split_at, None)))
-    return train, val
+    return data.slice(slice(None, split_at)), data.slice(slice(split_at, None))
 
 
 def sequence_mask(y_pred: Tensor, lengths: Tensor | None) -> Tensor | None:
     """``(B, T)`` True on real steps, for sequence outputs ``(B, T, C)`` of a padded batch; else None."""
-    if lengths is None or y_pred.dim() != 3:
+    if lengths is None or not isinstance(y_pred, Tensor) or y_pred.dim() != 3:
         return None
     T = y_pred.shape[1]
     return torch.arange(T, device=y_pred.device).unsqueeze(0) < lengths.to(y_pred.device).unsqueeze(1)
@@ -166,8 +272,9 @@ def _pad(items: list[np.ndarray], what: str) -> tuple[np.ndarray, Tensor]:
     return padded, torch.as_tensor(lengths, dtype=torch.int64)
 
 
-def _to_tensor(array: np.ndarray, what: str, *, kind: str) -> Tensor:
-    """``kind``: "ids" (int64 token ids), "features" (float32) or "labels" (integers stay int64 class ids)."""
+def convert_leaf(array: np.ndarray, what: str, *, kind: str) -> Tensor:
+    """``kind``: "ids" (int64 token ids), "features" (float32), "labels" (integers stay int64 class ids) or
+    "auto" (integers stay int64, e.g. token ids; floats become float32)."""
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"{what} must hold numbers; got dtype {array.dtype}. Convert text or categories to numbers first.")
     if np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.complexfloating):
@@ -184,6 +291,6 @@ def _to_tensor(array: np.ndarray, what: str, *, kind: str) -> Tensor:
             if not np.array_equal(array, np.round(array)):
                 raise TypeError(f"{what} must hold integer token ids for an Embedding; got non-integer values.")
         return torch.as_tensor(array.astype(np.int64))
-    if kind == "labels" and (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_):
+    if kind in ("labels", "auto") and (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_):
         return torch.as_tensor(array.astype(np.int64))
     return torch.as_tensor(np.ascontiguousarray(array, dtype=np.float32))

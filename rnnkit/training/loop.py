@@ -1,26 +1,29 @@
 """``fit``, ``evaluate`` and ``predict``: orchestration only — epochs, batches, callbacks, logging.
 
-The arithmetic of a step is in :mod:`rnnkit.training.step`. Randomness of epoch ``e`` (shuffle
-order, dropout masks) comes from a generator seeded with ``(seed, e)`` inside ``fork_rng``, so an
-epoch is the same whether the run went straight through or resumed from a checkpoint with
-``initial_epoch``, and the caller's global RNG is left as it was.
+The arithmetic of a step is the model's ``train_step`` / ``test_step`` (:mod:`rnnkit.training.step` by
+default). Randomness of epoch ``e`` (shuffle order, dropout masks, a DataLoader's sampler and workers) comes
+from a generator seeded with ``(seed, e)`` inside ``fork_rng``, so an epoch is the same whether the run went
+straight through or resumed from a checkpoint, and the caller's global RNG is left as it was.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from rnnkit.training.backup import BackupAndRestore
 from rnnkit.training.callback import Callback, CallbackList
 from rnnkit.training.data import Dataset, split_validation, to_dataset
 from rnnkit.training.history import History
 from rnnkit.training.progress import Progress, resolve_verbose
-from rnnkit.training.step import WeightSnapshot, test_step
+from rnnkit.training.sources import ArraySource, StreamSource, is_stream, stream_source
+from rnnkit.training.step import Diverged, WeightSnapshot
+from rnnkit.training.structure import is_structure, keys_of
 
 __all__ = ["fit", "evaluate", "predict", "epoch_seed"]
 
@@ -43,13 +46,18 @@ def fit(
     validation_split: float = 0.0,
     validation_data: Any = None,
     shuffle: bool = True,
+    class_weight: dict | None = None,
+    sample_weight: Any = None,
     initial_epoch: int = 0,
+    steps_per_epoch: int | None = None,
+    validation_steps: int | None = None,
+    validation_freq: int | Sequence[int] = 1,
     seed: int | None = None,
 ) -> History:
-    """Train ``model`` on ``(x, y)`` for epochs ``initial_epoch .. epochs - 1``; see ``Sequential.fit``.
+    """Train ``model`` for epochs ``initial_epoch .. epochs - 1``; see ``Model.fit``.
 
-    All inputs are checked before the first step. ``seed`` fixes shuffling and dropout; by default it
-    is drawn from torch's global RNG (so ``rnnkit.set_seed`` fixes it), or, when resuming with
+    All in-memory inputs are checked before the first step. ``seed`` fixes shuffling and dropout; by default
+    it is drawn from torch's global RNG (so ``rnnkit.set_seed`` fixes it), or, when resuming with
     ``initial_epoch > 0``, reused from the model (restored by ``load_model`` from a checkpoint).
     """
     model.require_compiled("fit")
@@ -61,15 +69,15 @@ def fit(
                          "epochs is the index of the last epoch, not a count of further epochs (as in Keras).")
     if validation_data is not None and validation_split:
         raise ValueError("fit: pass validation_data or validation_split, not both.")
-    train, val = split_validation(to_dataset(x, y, model=model, where="fit"), validation_split)
+    run_validation = _validation_epochs(validation_freq)
+    train, val = _training_sources(model, x, y, batch_size=batch_size, shuffle=shuffle, class_weight=class_weight,
+                                   sample_weight=sample_weight, steps=steps_per_epoch,
+                                   validation_split=validation_split)
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            got = f"{type(validation_data).__name__} of length {len(validation_data)}" if isinstance(
-                validation_data, (tuple, list)) else type(validation_data).__name__
-            raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val); got a {got}.")
-        val = to_dataset(*validation_data, model=model, where="fit: validation_data")
+        val = _validation_source(model, validation_data, batch_size=batch_size, steps=validation_steps)
 
-    model.build_from_data(train.x)
+    first = train.first_batch()
+    model.build_from_data(first.x, first.lengths)
     model.optimizer.build(model.parameters())
     model.fit_seed = _resolve_seed(model, seed, initial_epoch)
     history = History()
@@ -82,8 +90,7 @@ def fit(
     # History after the user's callbacks, as in Keras (it records what they logged); the backup last of
     # all, so that it saves the state every other callback has reached at the end of the epoch
     hooks = CallbackList([*others, history, *backups], model)
-    steps = train.num_batches(batch_size)
-    progress = Progress(verbose=resolve_verbose(verbose, _stdout()), epochs=epochs, steps=steps)
+    progress = Progress(verbose=resolve_verbose(verbose, _stdout()), epochs=epochs, steps=train.steps)
     model.stop_training = False
 
     hooks.on_train_begin()
@@ -93,35 +100,44 @@ def fit(
             progress.message(f"Resuming after epoch {done} from {backups[0].path}")
         initial_epoch = epochs if stopped else max(initial_epoch, done)
     snapshot = WeightSnapshot(model)
-    for epoch in range(initial_epoch, epochs):
-        hooks.on_epoch_begin(epoch)
-        progress.epoch_begin(epoch)
-        logs, diverged = _train_epoch(model, train, batch_size, shuffle, epoch, hooks, progress, snapshot)
-        if diverged:
-            snapshot.restore()
-            history.stop_reason = f"epoch {epoch + 1}: {diverged}"
-            message = (f"fit stopped at epoch {epoch + 1}: {diverged}. The model keeps the weights of the last "
-                       "step with a finite loss. Try a lower learning_rate, or clipnorm=1.0 in the optimizer.")
-            progress.message(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
-            break
-        if val is not None:
-            logs.update({f"val_{k}": v for k, v in evaluate_dataset(model, val, batch_size).items()})
-        hooks.on_epoch_end(epoch, logs)
-        progress.epoch_end(epoch, logs)
-        if model.stop_training:
-            if history.stop_reason is None:
-                history.stop_reason = f"epoch {epoch + 1}: a callback set stop_training"
-            break
+    model._snapshot = snapshot
+    try:
+        for epoch in range(initial_epoch, epochs):
+            hooks.on_epoch_begin(epoch)
+            progress.epoch_begin(epoch)
+            logs, diverged = _train_epoch(model, train, epoch, hooks, progress)
+            if diverged:
+                snapshot.restore()
+                history.stop_reason = f"epoch {epoch + 1}: {diverged}"
+                message = (f"fit stopped at epoch {epoch + 1}: {diverged}. The model keeps the weights of the last "
+                           "step with a finite loss. Try a lower learning_rate, or clipnorm=1.0 in the optimizer.")
+                progress.message(message)
+                warnings.warn(message, RuntimeWarning, stacklevel=3)
+                break
+            if val is not None and run_validation(epoch):
+                logs.update({f"val_{k}": v for k, v in evaluate_source(model, val).items()})
+            hooks.on_epoch_end(epoch, logs)
+            progress.epoch_end(epoch, logs)
+            if isinstance(train, StreamSource) and train.exhausted:
+                history.stop_reason = (f"epoch {epoch + 1}: the data ran out before steps_per_epoch={train.steps} "
+                                       "batches; give a generator that repeats, or a smaller steps_per_epoch")
+                progress.message(f"fit stopped: {history.stop_reason}.")
+                break
+            if model.stop_training:
+                if history.stop_reason is None:
+                    history.stop_reason = f"epoch {epoch + 1}: a callback set stop_training"
+                break
+    finally:
+        model._snapshot = None
     hooks.on_train_end()
     return history
 
 
-def _train_epoch(model, data: Dataset, batch_size, shuffle, epoch, hooks, progress, snapshot):
+def _train_epoch(model: Any, source: Any, epoch: int, hooks: Any, progress: Progress) -> tuple[dict[str, float], str]:
     """Run one epoch; returns (logs, divergence reason or "")."""
     for metric in model.compiled_metrics:
         metric.reset()
-    loss_sum, seen = 0.0, 0
+    means = _RunningMeans()
     device = model.device
     on_cuda = device is not None and device.type == "cuda"
     with torch.random.fork_rng(devices=[device] if on_cuda else []):
@@ -129,56 +145,173 @@ def _train_epoch(model, data: Dataset, batch_size, shuffle, epoch, hooks, progre
             torch.manual_seed(epoch_seed(model.fit_seed, epoch))
         else:  # the CPU generator alone: torch.manual_seed also queues seeds for every accelerator type
             torch.default_generator.manual_seed(epoch_seed(model.fit_seed, epoch))
-        order = torch.randperm(len(data)) if shuffle else None
-        for step, batch in enumerate(data.batches(batch_size, order, model.device)):
+        for step, batch in enumerate(source.epoch(device)):
             hooks.on_train_batch_begin(step)
-            result = model.train_step(batch, snapshot=snapshot)
-            if result.diverged:
-                return {}, f"{result.reason} at batch {step + 1}"
-            n = batch.x.shape[0]
-            loss_sum, seen = loss_sum + result.loss * n, seen + n
-            logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in model.compiled_metrics}}
+            try:
+                returned = model.train_step(batch)
+            except Diverged as reason:
+                return {}, f"{reason} at batch {step + 1}"
+            means.add(_check_logs(returned, "train_step"), batch.size)
+            logs = {**means.result(), **{m.name: m.result() for m in model.compiled_metrics}}
             hooks.on_train_batch_end(step, logs)
             progress.update(step, logs)
             if model.stop_training:
                 break
-    return {"loss": loss_sum / max(seen, 1), **{m.name: m.result() for m in model.compiled_metrics}}, ""
+    return {**means.result(), **{m.name: m.result() for m in model.compiled_metrics}}, ""
+
+
+class _RunningMeans:
+    """Sample-weighted means of the values a step returns, over an epoch (as Keras averages the loss)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, logs: dict[str, float], n: int) -> None:
+        for key, value in logs.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value * n
+        self.count += n
+
+    def result(self) -> dict[str, float]:
+        return {k: v / max(self.count, 1) for k, v in self.sums.items()}
+
+
+def _check_logs(logs: Any, where: str) -> dict[str, float]:
+    if not isinstance(logs, dict) or "loss" not in logs:
+        raise TypeError(f"{where} must return a dict of logs with a 'loss' entry, e.g. {{'loss': loss}}; got "
+                        f"{type(logs).__name__}{'' if not isinstance(logs, dict) else ' with keys ' + str(list(logs))}.")
+    out = {}
+    for key, value in logs.items():
+        if isinstance(value, Tensor):
+            if value.numel() != 1:
+                raise TypeError(f"{where}: log {key!r} must be a number or a one-element tensor; got shape "
+                                f"{tuple(value.shape)}.")
+            value = float(value.detach())
+        out[str(key)] = float(value)
+    return out
+
+
+def evaluate_source(model: Any, source: Any) -> dict[str, float]:
+    for metric in model.compiled_metrics:
+        metric.reset()
+    means = _RunningMeans()
+    for batch in source.epoch(model.device):
+        means.add(_check_logs(model.test_step(batch), "test_step"), batch.size)
+    if means.count == 0:
+        raise ValueError("evaluate: the data yielded no batch; check that it is not empty.")
+    return {**means.result(), **{m.name: m.result() for m in model.compiled_metrics}}
 
 
 def evaluate_dataset(model: Any, data: Dataset, batch_size: int) -> dict[str, float]:
-    for metric in model.compiled_metrics:
-        metric.reset()
-    loss_sum = 0.0
-    for batch in data.batches(batch_size, device=model.device):
-        loss_sum += test_step(model, batch).loss * batch.x.shape[0]
-    return {"loss": loss_sum / len(data), **{m.name: m.result() for m in model.compiled_metrics}}
+    return evaluate_source(model, ArraySource(data, batch_size=batch_size, shuffle=False))
 
 
-def evaluate(
-    model: Any, x: Any, y: Any = None, *, batch_size: int = 32, return_dict: bool = False, verbose: int | str = 0
-) -> Any:
+def evaluate(model: Any, x: Any, y: Any = None, *, batch_size: int = 32, sample_weight: Any = None,
+             steps: int | None = None, return_dict: bool = False, verbose: int | str = 0) -> Any:
     """Loss (and metrics) on ``(x, y)``: a float, ``[loss, *metrics]``, or a dict with ``return_dict``.
     ``verbose`` is accepted for Keras compatibility; evaluation shows no progress."""
     model.require_compiled("evaluate")
     _check_int("evaluate", "batch_size", batch_size, minimum=1)
-    data = to_dataset(x, y, model=model, where="evaluate")
-    model.build_from_data(data.x)
-    logs = evaluate_dataset(model, data, batch_size)
+    if is_stream(x):
+        _no_arrays_with_stream("evaluate", y, sample_weight)
+        source: Any = stream_source(x, batch_size=batch_size, shuffle=False, steps=steps, where="evaluate",
+                                    require_y=True)
+    else:
+        data = to_dataset(x, y, model=model, where="evaluate", sample_weight=sample_weight)
+        source = ArraySource(data, batch_size=batch_size, shuffle=False)
+    first = source.first_batch()
+    model.build_from_data(first.x, first.lengths)
+    logs = evaluate_source(model, source)
     if return_dict:
         return logs
     return logs["loss"] if len(logs) == 1 else list(logs.values())
 
 
 @torch.no_grad()
-def predict(model: Any, x: Any, *, batch_size: int = 32, verbose: int | str = 0) -> np.ndarray:
-    """Model outputs for ``x`` as a NumPy array, in eval mode (padded sequences give padded outputs).
-    ``verbose`` is accepted for Keras compatibility; prediction shows no progress."""
+def predict(model: Any, x: Any, *, batch_size: int = 32, steps: int | None = None, verbose: int | str = 0) -> Any:
+    """Model outputs for ``x`` as NumPy arrays (a tuple/dict of them for several outputs), in eval mode
+    (padded sequences give padded outputs). ``verbose`` is accepted for Keras compatibility."""
     _check_int("predict", "batch_size", batch_size, minimum=1)
-    data = to_dataset(x, None, model=model, where="predict", require_y=False)
-    model.build_from_data(data.x)
+    if is_stream(x):
+        source: Any = stream_source(x, batch_size=batch_size, shuffle=False, steps=steps, where="predict",
+                                    require_y=False)
+    else:
+        source = ArraySource(to_dataset(x, None, model=model, where="predict", require_y=False),
+                             batch_size=batch_size, shuffle=False)
+    first = source.first_batch()
+    model.build_from_data(first.x, first.lengths)
     model.eval()
-    outputs = [model(batch.x, lengths=batch.lengths) for batch in data.batches(batch_size, device=model.device)]
-    return torch.cat(outputs).cpu().numpy()
+    outputs = [model(batch.x, lengths=batch.lengths) for batch in source.epoch(model.device)]
+    if not outputs:
+        raise ValueError("predict: the data yielded no batch; check that it is not empty.")
+    return _concatenate(outputs)
+
+
+def _concatenate(outputs: list[Any]) -> Any:
+    first = outputs[0]
+    if is_structure(first):
+        keys = keys_of(first)
+        joined = {k: _cat([o[k] for o in outputs]) for k in keys}
+        return tuple(joined[k] for k in keys) if isinstance(first, tuple) else joined
+    return _cat(outputs)
+
+
+def _cat(parts: list[Tensor]) -> np.ndarray:
+    if len({p.shape[1:] for p in parts}) > 1:  # padded sequence outputs of batches of different lengths
+        T = max(p.shape[1] for p in parts)
+        parts = [torch.nn.functional.pad(p, (0, 0) * (p.dim() - 2) + (0, T - p.shape[1])) for p in parts]
+    return torch.cat(parts).cpu().numpy()
+
+
+def _training_sources(model: Any, x: Any, y: Any, *, batch_size: int, shuffle: bool, class_weight: Any,
+                      sample_weight: Any, steps: int | None, validation_split: float) -> tuple[Any, Any]:
+    if is_stream(x):
+        _no_arrays_with_stream("fit", y, sample_weight)
+        if validation_split:
+            raise ValueError("fit: validation_split needs arrays (it holds out their last samples); with a Dataset, "
+                             "DataLoader or generator pass validation_data= instead.")
+        return stream_source(x, batch_size=batch_size, shuffle=shuffle, steps=steps, where="fit", require_y=True,
+                             class_weight=class_weight), None
+    if steps is not None:
+        raise ValueError("fit: steps_per_epoch is for generators and datasets; with arrays every epoch is "
+                         "ceil(N / batch_size) steps. Drop steps_per_epoch or pass a generator.")
+    data = to_dataset(x, y, model=model, where="fit", sample_weight=sample_weight, class_weight=class_weight)
+    train, val = split_validation(data, validation_split)
+    return (ArraySource(train, batch_size=batch_size, shuffle=shuffle),
+            None if val is None else ArraySource(val, batch_size=batch_size, shuffle=False))
+
+
+def _validation_source(model: Any, validation_data: Any, *, batch_size: int, steps: int | None) -> Any:
+    if is_stream(validation_data):
+        return stream_source(validation_data, batch_size=batch_size, shuffle=False, steps=steps,
+                             where="fit: validation_data", require_y=True)
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        got = f"{type(validation_data).__name__} of length {len(validation_data)}" if isinstance(
+            validation_data, (tuple, list)) else type(validation_data).__name__
+        raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight), or "
+                         f"a Dataset/DataLoader/generator; got a {got}.")
+    x_val, y_val, w_val = (*validation_data, None) if len(validation_data) == 2 else validation_data
+    data = to_dataset(x_val, y_val, model=model, where="fit: validation_data", sample_weight=w_val)
+    return ArraySource(data, batch_size=batch_size, shuffle=False)
+
+
+def _no_arrays_with_stream(where: str, y: Any, sample_weight: Any) -> None:
+    if y is not None or sample_weight is not None:
+        raise ValueError(f"{where}: with a Dataset, DataLoader or generator, y and sample_weight come from its "
+                         "items ((x, y) or (x, y, sample_weight)); do not pass them separately.")
+
+
+def _validation_epochs(validation_freq: Any):
+    """Keras' validation_freq: an int n validates every n-th epoch; a list names the epochs (from 1)."""
+    if isinstance(validation_freq, int) and not isinstance(validation_freq, bool):
+        if validation_freq < 1:
+            raise ValueError(f"fit: validation_freq must be >= 1; got {validation_freq}.")
+        return lambda epoch: (epoch + 1) % validation_freq == 0
+    if isinstance(validation_freq, (list, tuple, set)) and all(isinstance(e, int) and e >= 1 for e in validation_freq):
+        chosen = set(validation_freq)
+        return lambda epoch: epoch + 1 in chosen
+    raise TypeError(f"fit: validation_freq must be an int >= 1 or a list of epoch numbers (from 1); "
+                    f"got {validation_freq!r}.")
 
 
 def _resolve_seed(model: Any, seed: int | None, initial_epoch: int) -> int:
@@ -201,3 +334,4 @@ def _stdout():
     import sys
 
     return sys.stdout
+

@@ -1,66 +1,97 @@
-"""One training step and one evaluation step; ``fit`` and ``evaluate`` only loop over these.
+"""One training step and one evaluation step, as ``Model.train_step`` / ``Model.test_step`` run them.
 
-A step whose loss or gradient is not finite changes nothing and reports divergence: the weights
-stay those of the last finite step, and the caller stops training.
+    train_step:  ŷ = model(x) → loss = Σ_k w_k L_k(y_k, ŷ_k) → optimize(loss) → metrics(y, ŷ)
+
+``optimize`` is the part a custom ``train_step`` calls too (teacher forcing, CTC, distillation...): it
+refuses a non-finite loss or gradient *before* changing anything — the weights stay those of the last
+finite step and ``fit`` stops with a clear message (``Diverged``) — then refreshes the divergence
+snapshot, clips and applies the update.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from rnnkit.training.data import Batch, sequence_mask
 
-__all__ = ["StepResult", "train_step", "test_step", "WeightSnapshot"]
+__all__ = ["Diverged", "StepResult", "WeightSnapshot", "default_test_step", "default_train_step", "optimize",
+           "output_masks", "train_step", "test_step"]
 
 
-@dataclass(frozen=True)
+class Diverged(RuntimeError):
+    """A step's loss or gradient was not finite; nothing was updated."""
+
+
 class StepResult:
-    loss: float
-    diverged: bool = False
-    reason: str = ""
+    """What the pre-``Model`` API returned from a step (kept for code that called ``train_step`` directly)."""
+
+    def __init__(self, loss: float, diverged: bool = False, reason: str = "") -> None:
+        self.loss, self.diverged, self.reason = loss, diverged, reason
 
 
-def train_step(model: Any, batch: Batch, *, snapshot: WeightSnapshot | None = None) -> StepResult:
-    """Forward, loss, backward, clip, update; then the metrics on this batch's predictions.
+def output_masks(y_pred: Any, lengths: Tensor | None) -> dict[Any, Tensor | None]:
+    """``(B, T)`` masks of the sequence-shaped outputs of a padded batch, by output key (None: single)."""
+    if isinstance(y_pred, dict):
+        return {k: sequence_mask(v, lengths) for k, v in y_pred.items()}
+    if isinstance(y_pred, tuple):
+        return {k: sequence_mask(v, lengths) for k, v in enumerate(y_pred)}
+    return {None: sequence_mask(y_pred, lengths)}
 
-    ``snapshot`` is refreshed once the loss and gradients are known to be finite, just before the
-    update, so it always holds weights whose loss was finite.
-    """
-    model.train()
-    y_pred, lengths = model.forward_with_lengths(batch.x, lengths=batch.lengths)
-    mask = sequence_mask(y_pred, lengths)                   # (B, T) for padded sequence outputs
-    loss = model.loss(batch.y, y_pred, mask=mask)
+
+def optimize(model: Any, loss: Tensor, *, snapshot: WeightSnapshot | None = None) -> None:
+    """Backward, clip, update — or raise ``Diverged`` and change nothing."""
     loss_value = float(loss.detach())
     if not torch.isfinite(loss.detach()):
-        return StepResult(loss_value, diverged=True, reason=f"the loss became {loss_value}")
+        raise Diverged(f"the loss became {loss_value}")
     optimizer = model.optimizer
     optimizer.zero_grad()
     loss.backward()
     grad_norm = optimizer.clip_gradients()
     if not torch.isfinite(grad_norm):
-        return StepResult(loss_value, diverged=True, reason=f"the gradient norm became {float(grad_norm)}")
+        optimizer.zero_grad()
+        raise Diverged(f"the gradient norm became {float(grad_norm)}")
     if snapshot is not None:
         snapshot.save()
     optimizer.step()
-    y_pred = y_pred.detach()
-    for metric in model.compiled_metrics:
-        metric.update(batch.y, y_pred, mask=mask)
-    return StepResult(loss_value)
+
+
+def default_train_step(model: Any, batch: Batch) -> dict[str, Tensor]:
+    model.train()
+    y_pred, lengths = model.forward_with_lengths(batch.x, lengths=batch.lengths)
+    masks = output_masks(y_pred, lengths)
+    logs = model.compiled_loss(batch.y, y_pred, masks=masks, sample_weight=batch.sample_weight)
+    model.optimize(logs["loss"])
+    model.compiled_loss.update_metrics(batch.y, y_pred, masks=masks, sample_weight=batch.sample_weight)
+    return {**logs, "loss": logs["loss"].detach()}
 
 
 @torch.no_grad()
-def test_step(model: Any, batch: Batch) -> StepResult:
-    """Loss and metric updates without gradients, in eval mode (no dropout)."""
+def default_test_step(model: Any, batch: Batch) -> dict[str, Tensor]:
     model.eval()
     y_pred, lengths = model.forward_with_lengths(batch.x, lengths=batch.lengths)
-    mask = sequence_mask(y_pred, lengths)
-    loss = model.loss(batch.y, y_pred, mask=mask)
-    for metric in model.compiled_metrics:
-        metric.update(batch.y, y_pred, mask=mask)
-    return StepResult(float(loss.detach()))
+    masks = output_masks(y_pred, lengths)
+    logs = model.compiled_loss(batch.y, y_pred, masks=masks, sample_weight=batch.sample_weight)
+    model.compiled_loss.update_metrics(batch.y, y_pred, masks=masks, sample_weight=batch.sample_weight)
+    return logs
+
+
+def train_step(model: Any, batch: Batch, *, snapshot: WeightSnapshot | None = None) -> StepResult:
+    """One step outside ``fit`` (the pre-``Model`` function API): a ``StepResult``, never an exception."""
+    model._snapshot = snapshot
+    try:
+        logs = model.train_step(batch)
+    except Diverged as reason:
+        return StepResult(float("nan"), diverged=True, reason=str(reason))
+    finally:
+        model._snapshot = None
+    return StepResult(float(logs["loss"]))
+
+
+def test_step(model: Any, batch: Batch) -> StepResult:
+    return StepResult(float(model.test_step(batch)["loss"]))
 
 
 class WeightSnapshot:
