@@ -1,21 +1,44 @@
-"""Keras-style layers: ``SimpleRNN``, ``LSTM``, ``GRU`` (around ``rnnkit.nn``), ``Bidirectional``,
-``Dense``, ``Embedding``, ``Dropout``; and the registry that rebuilds them from saved JSON."""
+"""Keras-style layers, by Keras' names, and the registry that rebuilds them from saved JSON.
+
+Recurrent (around ``rnnkit.nn``): ``SimpleRNN``, ``LSTM``, ``GRU``, ``LayerNormLSTM``, ``LayerNormGRU``;
+wrappers ``Bidirectional``, ``TimeDistributed``; core ``Dense``, ``Embedding``, ``Dropout``; ``Conv1D``;
+pooling ``MaxPooling1D``, ``AveragePooling1D``, ``GlobalMaxPooling1D``, ``GlobalAveragePooling1D``;
+``Masking``, ``LayerNormalization``, ``Flatten``, ``Reshape``. Several inputs (for subclassed models,
+not ``Sequential``): ``Concatenate``, ``Attention``, ``AdditiveAttention``, ``MultiHeadAttention``.
+
+Padded batches travel as ``lengths`` (B,) between layers (``Layer.propagate``); a layer called directly
+takes ``lengths=`` or a prefix ``mask=`` (B, T). See each module's docstring for its equations.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rnnkit.layers._base import Layer
+from rnnkit.layers._multi_input import MultiInputLayer
+from rnnkit.layers.attention import AdditiveAttention, Attention
+from rnnkit.layers.conv import Conv1D
 from rnnkit.layers.core import Dense, Dropout, Embedding
-from rnnkit.layers.recurrent import GRU, LSTM, SimpleRNN
+from rnnkit.layers.masking import Masking
+from rnnkit.layers.merging import Concatenate
+from rnnkit.layers.multi_head_attention import MultiHeadAttention
+from rnnkit.layers.normalization import LayerNormalization
+from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
+from rnnkit.layers.recurrent import GRU, LSTM, LayerNormGRU, LayerNormLSTM, SimpleRNN
+from rnnkit.layers.reshaping import Flatten, Reshape
+from rnnkit.layers.time_distributed import TimeDistributed
 from rnnkit.layers.wrappers import Bidirectional
 
-__all__ = ["Layer", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense", "Embedding", "Dropout", "serialize", "deserialize"]
+_CLASSES = (
+    SimpleRNN, LSTM, GRU, LayerNormLSTM, LayerNormGRU, Bidirectional, TimeDistributed,
+    Dense, Embedding, Dropout, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D,
+    Masking, LayerNormalization, Flatten, Reshape, Concatenate, Attention, AdditiveAttention, MultiHeadAttention,
+)
+
+__all__ = ["Layer", "MultiInputLayer", *(cls.__name__ for cls in _CLASSES), "serialize", "deserialize"]
 
 #: the only classes a saved model may name; loading never imports anything else
-REGISTRY: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU, Bidirectional, Dense, Embedding, Dropout)
-}
+REGISTRY: dict[str, type[Layer]] = {cls.__name__: cls for cls in _CLASSES}
 
 
 def serialize(layer: Layer) -> dict[str, Any]:

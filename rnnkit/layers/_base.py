@@ -9,15 +9,17 @@ so a padded batch reaches the recurrences as ``lengths=`` and no layer needs to 
 from __future__ import annotations
 
 import abc
-
+import contextlib
 import re
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Layer", "Shape", "check_units", "normalize_input_shape"]
+from rnnkit.layers._masks import resolve_lengths
+
+__all__ = ["Layer", "Shape", "check_units", "normalize_input_shape", "training_mode"]
 
 Shape = tuple  # an input or output shape without the batch axis; None marks a free dimension
 
@@ -27,6 +29,8 @@ class Layer(nn.Module, metaclass=abc.ABCMeta):
 
     #: rank of the input *with* the batch axis this layer expects; None accepts any rank >= 2
     input_ndim: int | None = None
+    #: keyword arguments of ``call`` beyond ``lengths`` (e.g. ``("initial_state",)``)
+    call_options: tuple[str, ...] = ()
 
     def __init__(self, *, name: str | None = None, input_shape: Sequence[int | None] | None = None) -> None:
         super().__init__()
@@ -85,14 +89,48 @@ class Layer(nn.Module, metaclass=abc.ABCMeta):
     def display_name(self) -> str:
         return f"{type(self).__name__}" + (f" {self.name!r}" if self.name else "")
 
-    def forward(self, x: Tensor, *, lengths: Tensor | None = None) -> Any:
+    def forward(
+        self, x: Tensor, *, lengths: Tensor | None = None, mask: Tensor | None = None,
+        training: bool | None = None, **options: Any,
+    ) -> Any:
+        """Check ``x``, build on first use, and run :meth:`call`.
+
+        ``lengths`` ``(B,)`` or a prefix ``mask`` ``(B, T)`` (converted to lengths; see ``_masks``) describe
+        a padded batch. ``training`` (Keras' call argument) runs this call in training (True) or inference
+        (False) mode and then restores the modes; None uses ``self.training``. ``options`` are the extra
+        keywords a layer's ``call`` takes, named in ``call_options`` (e.g. ``initial_state`` of recurrent layers).
+        """
         if not isinstance(x, Tensor):
             raise TypeError(f"{self.display_name}: input must be a torch.Tensor; got {type(x).__name__}.")
+        unknown = sorted(set(options) - set(self.call_options))
+        if unknown:
+            allowed = ", ".join(f"{k}=" for k in ("lengths", "mask", "training", *self.call_options))
+            raise TypeError(f"{self.display_name}: unexpected keyword argument(s) {unknown}; this layer takes {allowed}")
+        self.check_input_dtype(x)
         if not self.built:
             self.build_once(tuple(x.shape[1:]))
         else:
             self.check_input_shape(tuple(x.shape[1:]))
-        return self.call(x, lengths=lengths)
+        if (lengths is not None or mask is not None) and x.dim() >= 2:
+            lengths = resolve_lengths(self.display_name, lengths, mask, x.shape[0], x.shape[1])
+        if training is None or bool(training) == self.training:
+            return self.call(x, lengths=lengths, **options)
+        with training_mode(self, bool(training)):
+            return self.call(x, lengths=lengths, **options)
+
+    def check_input_dtype(self, x: Tensor) -> None:
+        """Floating-point input in the dtype of the layer's weights (layers taking ids override this)."""
+        if not x.is_floating_point():
+            raise TypeError(
+                f"{self.display_name}: input must be a floating-point tensor; got dtype {x.dtype}. Use x.float()"
+                + (", or an Embedding first for integer ids." if not x.is_complex() and x.dtype != torch.bool else ".")
+            )
+        weight = next((p for p in self.parameters() if p.is_floating_point()), None)
+        if weight is not None and weight.dtype != x.dtype and weight.device.type != "meta":
+            raise TypeError(
+                f"{self.display_name}: input has dtype {x.dtype} but the layer's weights are {weight.dtype}. "
+                f"Convert the input with x.to({weight.dtype}) or the layer with layer.to({x.dtype})."
+            )
 
     def propagate(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """Run inside a model: ``(output, lengths after this layer)``; lengths survive on 3-D outputs."""
@@ -101,6 +139,18 @@ class Layer(nn.Module, metaclass=abc.ABCMeta):
 
     def count_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+@contextlib.contextmanager
+def training_mode(module: nn.Module, training: bool) -> Iterator[None]:
+    """Run a block with ``module`` (and its submodules) in training or inference mode, then restore the modes."""
+    modes = [(m, m.training) for m in module.modules()]
+    module.train(training)
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
 
 
 def normalize_input_shape(owner: str, input_shape: Any) -> Shape | None:

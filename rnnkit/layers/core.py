@@ -106,9 +106,11 @@ class Embedding(Layer):
                 f"(None, {', '.join(map(str, input_shape))})."
             )
 
-    def call(self, x: Tensor, *, lengths: Tensor | None = None) -> Tensor:
-        if x.is_floating_point() or x.dtype == torch.bool:
+    def check_input_dtype(self, x: Tensor) -> None:
+        if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
             raise TypeError(f"{self.display_name}: input must be integer ids; got dtype {x.dtype}. Use x.long().")
+
+    def call(self, x: Tensor, *, lengths: Tensor | None = None) -> Tensor:
         if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.input_dim):
             raise ValueError(
                 f"{self.display_name}: ids must be in [0, input_dim={self.input_dim}); got values in "

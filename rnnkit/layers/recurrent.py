@@ -8,6 +8,25 @@ bias one) and the padded-batch ``lengths`` that the core takes as ``lengths=``.
 
 Shapes: input (B, T, I) → output (B, T, D*H) with ``return_sequences=True``, else (B, D*H): the
 state after each sequence's own last step.
+
+Keras' recurrent options (state plumbing in ``_recurrent_state``):
+
+- ``layer(x, initial_state=[h, c])``: the states to start from, each (B, H) (``[h]`` for SimpleRNN
+  and GRU); zeros by default.
+- ``go_backwards=True``: read each sequence from its last step to its first, and return the outputs in
+  that (processing) order. Without padding this is Keras exactly (``x`` reversed in time). With lengths
+  rnnkit reverses each sequence *within its length*, so the padding stays at the end and the lengths
+  still describe the output; Keras reverses the padded array (the padding comes first and is skipped
+  through its mask), so its final state is the same as ours but its output sequence is shifted by
+  ``T - L`` steps.
+- ``stateful=True``: the final states of a call are the initial states of the next (detached: truncated
+  BPTT), so a long series can be fed in consecutive chunks. Sample ``b`` of each batch must continue
+  sample ``b`` of the previous one: train with ``shuffle=False`` and a batch size that divides the
+  number of samples; call ``reset_states()`` at the start of each pass over the series (e.g. each
+  epoch). The first call fixes the batch size (a different one is an error until ``reset_states()``).
+  The carried states are not saved with the model; a loaded model starts from zeros.
+- ``zoneout=z`` (Krueger et al. 2016): in training each state unit keeps its previous value with
+  probability z; at inference the expectation ``z s_{t-1} + (1 - z) s_t`` (``rnnkit.nn``'s zoneout).
 """
 
 from __future__ import annotations
@@ -20,15 +39,18 @@ from torch import Tensor, nn
 
 from rnnkit import nn as rnn_core
 from rnnkit.layers._base import Layer, Shape, _fmt, check_units, glorot_uniform_
+from rnnkit.layers._recurrent_state import core_state, keras_states, reverse_within_lengths
+from rnnkit.nn._state import detach_state
 from rnnkit.nn.recurrent import BACKENDS  # the core's list: "kernel" (hand-derived BPTT), "reference", ...
 
-__all__ = ["SimpleRNN", "LSTM", "GRU", "RecurrentLayer"]
+__all__ = ["SimpleRNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "RecurrentLayer"]
 
 
 class RecurrentLayer(Layer):
     """Shared wrapper logic; subclasses name their ``rnnkit.nn`` class and its allowed activations."""
 
     input_ndim = 3
+    call_options = ("initial_state",)
     core_class: type[nn.Module]
     activations: tuple[str, ...] = ("tanh",)
 
@@ -42,6 +64,9 @@ class RecurrentLayer(Layer):
         return_state: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        go_backwards: bool = False,
+        stateful: bool = False,
         backend: str = "auto",
         name: str | None = None,
         input_shape: Any = None,
@@ -65,10 +90,14 @@ class RecurrentLayer(Layer):
                 f"{owner}: recurrent_dropout={recurrent_dropout} needs rnnkit.nn.{self.core_class.__name__}"
                 "(recurrent_dropout=...), which this version of the core does not have yet; use recurrent_dropout=0.0."
             )
+        self.zoneout = _probability(owner, "zoneout", zoneout)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
         if backend not in BACKENDS:
             raise ValueError(f"{owner}: backend must be one of {list(BACKENDS)}; got {backend!r}.")
         self.backend = backend
         self.directions = 1  # Bidirectional sets 2 before the layer is built
+        self._carried: Any = None  # stateful: the core's hx for the next call (not a buffer: never saved)
         if self.input_shape is not None:
             self.build_once(self.input_shape)
 
@@ -82,15 +111,20 @@ class RecurrentLayer(Layer):
                                   "bidirectional": self.directions == 2, "backend": self.backend, **self.core_kwargs()}
         if self.recurrent_dropout > 0:  # only when asked, so the layer runs on cores without it
             kwargs["recurrent_dropout"] = self.recurrent_dropout
+        if self.zoneout > 0:
+            kwargs["zoneout"] = self.zoneout
         self.core = self.core_class(I, self.units, **kwargs)
         self.keras_initialize()
 
     def keras_initialize(self) -> None:
-        """Kernel Glorot-uniform over (I, G), recurrent kernel orthogonal, biases zero (Keras' defaults)."""
+        """Kernel Glorot-uniform over (I, G), recurrent kernel orthogonal, biases zero (Keras' defaults);
+        layer-norm gains one and biases zero."""
         G, I = self.core.weight_ih_l0.shape
         with torch.no_grad():
             for name, p in self.core.named_parameters():
-                if name.startswith("weight_ih"):
+                if "_ln_" in name:
+                    nn.init.ones_(p) if name.startswith("weight") else nn.init.zeros_(p)
+                elif name.startswith("weight_ih"):
                     glorot_uniform_(p, I, G)
                 elif name.startswith("weight_hh"):
                     nn.init.orthogonal_(p)  # (G, H) with orthonormal columns: the transpose of Keras' (H, G)
@@ -120,18 +154,66 @@ class RecurrentLayer(Layer):
         )
 
     # --- running ----------------------------------------------------------------------------
-    def call(self, x: Tensor, *, lengths: Tensor | None = None) -> Any:
+    def call(self, x: Tensor, *, lengths: Tensor | None = None, initial_state: Any = None) -> Any:
         B, T, I = x.shape
         if self.dropout > 0 and self.training:
             keep = 1.0 - self.dropout
             x = x * x.new_empty(B, 1, I).bernoulli_(keep) / keep  # one mask per sequence, shared over T
-        output, state = self.core(x, lengths=lengths)                 # output (B, T, D*H)
-        states = state if isinstance(state, tuple) else (state,)      # each (D, B, H)
-        h_n = states[0]
+        if initial_state is not None:
+            hx = core_state(self.display_name, initial_state, self.state_count, self.directions, B, self.units, x)
+        else:
+            hx = self._carried_state(B, x) if self.stateful else None
+        if self.go_backwards:
+            x = reverse_within_lengths(x, lengths)                    # read each sequence from its end
+        output, state = self.core(x, hx, lengths=lengths)             # output (B, T, D*H)
+        if self.stateful:
+            self._carried = detach_state(state)                       # truncated BPTT: no graph across calls
+        h_n = state[0] if isinstance(state, tuple) else state         # (D, B, H)
         y = output if self.return_sequences else torch.cat(list(h_n), dim=-1)  # (B, T, D*H) or (B, D*H)
         if self.return_state:
-            return (y, *(s[-1] for s in states))  # Keras order: output, h (, c); each state (B, H)
+            return (y, *keras_states(state))  # Keras order: output, h (, c) per direction; each (B, H)
         return y
+
+    @property
+    def state_count(self) -> int:
+        return self.core_class.state_count
+
+    def _carried_state(self, B: int, x: Tensor) -> Any:
+        if self._carried is None:
+            return None
+        carried = self._carried if isinstance(self._carried, tuple) else (self._carried,)
+        if carried[0].shape[1] != B:
+            raise ValueError(
+                f"{self.display_name}: stateful=True carries the states of batch size {carried[0].shape[1]} from the "
+                f"last call; got a batch of {B}. Use one batch size (a batch_size that divides the number of samples, "
+                "and shuffle=False), or call reset_states() before changing it."
+            )
+        moved = tuple(s.to(x.device) for s in carried)
+        return moved[0] if len(moved) == 1 else moved
+
+    @property
+    def states(self) -> list[Tensor] | None:
+        """stateful: the states the next call starts from, Keras' list of (B, H); None after ``reset_states()``."""
+        return None if self._carried is None else keras_states(self._carried)
+
+    def reset_states(self, states: list[Tensor] | None = None) -> None:
+        """stateful: start the next call from zeros (``states=None``) or from Keras' list of (B, H) ``states``."""
+        if not self.stateful:
+            raise ValueError(f"{self.display_name}: reset_states() applies to stateful layers; this one has "
+                             "stateful=False (its state starts from zeros, or initial_state=, at each call).")
+        if states is None:
+            self._carried = None
+            return
+        if not self.built:
+            raise ValueError(f"{self.display_name}: build the layer (call it once) before setting its states.")
+        first = states[0] if isinstance(states, (list, tuple)) and states else states
+        B = first.shape[0] if isinstance(first, Tensor) and first.dim() == 2 else -1
+        weight = self.core.weight_ih_l0
+        x = torch.empty(0, device=weight.device, dtype=weight.dtype)
+        self._carried = detach_state(core_state(self.display_name, states, self.state_count, self.directions, B,
+                                                self.units, x))
+
+    reset_state = reset_states  # Keras 3's name
 
     def propagate(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
         y = self(x, lengths=lengths)
@@ -145,7 +227,8 @@ class RecurrentLayer(Layer):
         return {
             "units": self.units, "activation": self.activation, "use_bias": self.use_bias,
             "return_sequences": self.return_sequences, "return_state": self.return_state,
-            "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "backend": self.backend,
+            "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "zoneout": self.zoneout,
+            "go_backwards": self.go_backwards, "stateful": self.stateful, "backend": self.backend,
             **super().get_config(),
         }
 
@@ -184,3 +267,18 @@ class GRU(RecurrentLayer):
     """GRU layer around ``rnnkit.nn.GRU`` (the "reset after" form, Keras' default ``reset_after=True``)."""
 
     core_class = rnn_core.GRU
+
+
+class LayerNormLSTM(LSTM):
+    """Layer-normalised LSTM (Ba et al. 2016) around ``rnnkit.nn.LayerNormLSTM``; arguments as ``LSTM``.
+
+    ``G_t = LN(W_ih x_t) + LN(W_hh h_{t-1}) + b_ih + b_hh``, ``h_t = o ⊙ tanh(LN(c_t))``; gains start at 1.
+    """
+
+    core_class = rnn_core.LayerNormLSTM
+
+
+class LayerNormGRU(GRU):
+    """Layer-normalised GRU around ``rnnkit.nn.LayerNormGRU``; arguments as ``GRU``."""
+
+    core_class = rnn_core.LayerNormGRU
