@@ -1,4 +1,4 @@
-"""A user's CSV or Parquet file as a `TimeSeriesData`, with one-line errors for every bad input."""
+"""A user's CSV or Parquet file as a `TimeSeriesData` (and its `TimeAxis`), with one-line errors for every bad input."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.data._errors import DataError
+from rnnkit.data.time_index import (
+    TimeAxis,
+    find_duplicates,
+    first_periods,
+    infer_frequency,
+    missing_periods,
+    parse_time_column,
+)
 from rnnkit.data.types import TimeSeriesData
 
-__all__ = ["FILL_METHODS", "FillMethod", "check_numeric", "load_series_table", "read_table"]
+__all__ = ["FILL_METHODS", "FillMethod", "check_numeric", "load_series_and_axis", "load_series_table", "read_table"]
 
 FillMethod = Literal["none", "ffill", "interpolate", "drop"]
 FILL_METHODS: tuple[str, ...] = ("none", "ffill", "interpolate", "drop")
@@ -94,12 +102,26 @@ def check_numeric(frame: pd.DataFrame, columns: list[str], *, source: str,
 
 
 def load_series_table(path: str | Path, *, target: str, features: tuple[str, ...] | None = None,
-                      time_column: str | None = None, fill: FillMethod = "none",
-                      season: int = 1) -> TimeSeriesData:
+                      time_column: str | None = None, time_format: str | None = None, fill: FillMethod = "none",
+                      season: int | None = None) -> TimeSeriesData:
+    """Load a forecasting table; see `load_series_and_axis` (which also says what the time axis is)."""
+    return load_series_and_axis(path, target=target, features=features, time_column=time_column,
+                                time_format=time_format, fill=fill, season=season)[0]
+
+
+def load_series_and_axis(path: str | Path, *, target: str, features: tuple[str, ...] | None = None,
+                         time_column: str | None = None, time_format: str | None = None,
+                         fill: FillMethod = "none", season: int | None = None) -> tuple[TimeSeriesData, TimeAxis]:
     """Load a forecasting table: rows are time steps in order (or sorted by `time_column`).
 
-    target:   the column to forecast; features: input columns (default: just the target; the
-    target is always included as an input).
+    target:      the column to forecast; features: input columns (default: just the target; the
+                 target is always included as an input).
+    time_column: dates (ISO 8601, or text in `time_format`), fractional years on whole months or
+                 quarters, or integer positions (see `rnnkit.data.time_index`). Repeated times are an
+                 error; missing periods of a regular series are inserted and filled when `fill` is
+                 "ffill" or "interpolate", and reported (not filled) otherwise.
+    season:      the seasonal period in steps; None: the frequency's default (`Frequency.season`),
+                 unknown (None) without dates.
     """
     path = Path(path)
     frame = read_table(path)
@@ -107,16 +129,47 @@ def load_series_table(path: str | Path, *, target: str, features: tuple[str, ...
     _require_columns(frame, [target], source=source, argument="target")
     feature_list = list(dict.fromkeys([target, *(features or ())]))
     _require_columns(frame, feature_list, source=source, argument="features")
+    if time_format is not None and time_column is None:
+        raise DataError("--time-format needs --time-column: name the column it describes")
+    notes: list[str] = []
+    frequency = None
+    kind = "rows"
     if time_column is not None:
         _require_columns(frame, [time_column], source=source, argument="time_column")
-        times = pd.to_datetime(frame[time_column], errors="coerce")
-        if times.isna().any():
-            bad = times.isna().to_numpy()
-            raise DataError(f"{source}: {int(bad.sum())} value(s) in time column {time_column!r} are not "
-                            f"dates (rows {_where(bad, frame.index)})")
-        frame = frame.set_index(pd.DatetimeIndex(times, name=time_column)).sort_index()
+        index, note = parse_time_column(frame[time_column], column=time_column, source=source,
+                                        time_format=time_format)
+        notes += [note] if note else []
+        find_duplicates(index, column=time_column, source=source)
+        frame = frame.set_index(index)
+        if not index.is_monotonic_increasing:
+            frame = frame.sort_index()
+            notes.append(f"rows sorted by {time_column!r} (the file is not in time order)")
+        kind = "dates" if isinstance(index, pd.DatetimeIndex) else "positions"
+        if kind == "dates":
+            frequency = infer_frequency(frame.index)
+            if frequency is None:
+                notes.append(f"the times in {time_column!r} have no regular step: no frequency, no calendar "
+                             f"inputs, no gap check")
+    gaps = missing_periods(frame.index, frequency) if time_column is not None else pd.Index([])
+    filled = 0
+    if len(gaps) and fill in ("ffill", "interpolate"):
+        frame = frame.reindex(frame.index.append(gaps).sort_values())  # the missing periods as missing values
+        filled = len(gaps)
     values = check_numeric(frame, feature_list, source=source, fill=fill)
     if len(values) < 3:
         raise DataError(f"{source}: need at least 3 rows to forecast; got {len(values)}")
-    return TimeSeriesData(name=path.stem, frame=values, target=target, features=tuple(feature_list),
-                          season=season, source=str(path))
+    missing = missing_periods(values.index, frequency) if time_column is not None else pd.Index([])
+    if filled:
+        notes.append(f"{filled} missing period(s) inserted and filled by --fill {fill}")
+    if len(missing):
+        notes.append(f"{len(missing)} missing period(s) in {time_column!r}, e.g. "
+                     f"{', '.join(first_periods(missing, 3))}: not filled, so windows across them "
+                     f"span more time; pass --fill ffill or --fill interpolate to insert them")
+    if season is None and frequency is not None:
+        season = frequency.season
+    axis = TimeAxis(kind=kind, frequency=frequency, missing=first_periods(missing), missing_count=len(missing),
+                    filled=filled, notes=tuple(notes))
+    series = TimeSeriesData(name=path.stem, frame=values, target=target, features=tuple(feature_list),
+                            season=season, source=str(path))  # type: ignore[arg-type]  # None: season unknown
+    return series, axis
+
