@@ -3,7 +3,8 @@ Keras' masked softmax.
 
 Masks follow Keras: True = attend. The key (value) mask may be any boolean pattern, not only a prefix.
 Masked scores get ``-1e9`` added (``-65504`` in float16) before the softmax, as Keras does, so a row
-whose keys are all masked attends uniformly rather than giving NaN.
+whose keys are all masked gives no NaN (in float32, where ``s - 1e9`` rounds to ``-1e9``, it attends
+uniformly, as in Keras).
 
 Shape legend: B batch, Tq query steps, Tv value (key) steps, D features.
 """

@@ -28,6 +28,8 @@ class Dense(Layer):
         self.activation = activation
         self._activation = activations.get("Dense", activation)
         self.use_bias = bool(use_bias)
+        if self.input_shape is not None:
+            self.build_once(self.input_shape)
 
     def build(self, input_shape: Shape) -> None:
         I = input_shape[-1]
