@@ -17,8 +17,10 @@ from rnnkit.data.table import (
 )
 from rnnkit.data.ts_format import read_ts_file
 from rnnkit.data.types import SequenceData, TimeSeriesData
+from rnnkit.training.sequences import BucketBatchSampler, pad_collate, pad_sequences
 
 __all__ = [
+    "BucketBatchSampler",
     "FILL_METHODS",
     "DataError",
     "DatasetInfo",
@@ -32,6 +34,8 @@ __all__ = [
     "load_dataset",
     "load_sequence_table",
     "load_series_table",
+    "pad_collate",
+    "pad_sequences",
     "read_table",
     "read_ts_file",
 ]

@@ -135,9 +135,19 @@ class Model(nn.Module):
             return
         was_training = self.training
         self.eval()
-        with torch.no_grad():
-            self(x, lengths=lengths)
-        self.train(was_training)
+        try:
+            with torch.no_grad():
+                self(x, lengths=lengths)
+        except Exception as error:
+            if type(self).train_step is Model.train_step:
+                raise
+            raise ValueError(
+                f"{type(self).__name__}: fit builds the model by calling it on the first batch's x, and call() "
+                f"failed on it ({type(error).__name__}: {error}). When call() takes other inputs than x (a custom "
+                "train_step), build the model first by calling it once on example inputs, e.g. model(example)."
+            ) from error
+        finally:
+            self.train(was_training)
 
     @property
     def device(self) -> torch.device | None:

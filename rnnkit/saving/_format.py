@@ -57,6 +57,9 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
                          "the class with @rnnkit.saving.register_serializable() (loading looks the name up there).")
     try:
         config = model.get_config()
+    except NotImplementedError as error:
+        raise ValueError(f"save: {error}") from None
+    try:
         config_json = json.dumps(config)
     except (TypeError, ValueError) as error:
         raise ValueError(f"save: {type(model).__name__}.get_config() must return plain JSON values; {error}") from None

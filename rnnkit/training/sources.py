@@ -113,10 +113,9 @@ class StreamSource:
         if isinstance(item, Batch):
             batch = item
         else:
-            if isinstance(item, tuple) and len(item) in (2, 3):  # (x, y[, weight]); several inputs: ((x1, x2), y)
-                x, y, weight = (*item, None) if len(item) == 2 else item
-            elif isinstance(item, list) and len(item) in (2, 3):
-                raise TypeError(f"{where}: yield (x, y) or (x, y, sample_weight) as a tuple, not a list.")
+            # (x, y[, weight]); several inputs: ((x1, x2), y). torch's default collate turns the tuple into a list.
+            if isinstance(item, (tuple, list)) and len(item) in (2, 3):
+                x, y, weight = (*item, None) if len(item) == 2 else tuple(item)
             else:
                 x, y, weight = item, None, None
             batch = Batch(_tensors(x, f"{where}: x", "auto"), None if y is None else _tensors(y, f"{where}: y", "labels"),
