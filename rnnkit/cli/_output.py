@@ -6,32 +6,54 @@ from typing import Any
 
 __all__ = ["classification_table", "datasets_table", "forecast_table", "verdict"]
 
-_NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive"}
+_NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "ridge": "ridge AR",
+          "ar_fourier": "AR + Fourier"}
+_BASELINES = ("naive", "seasonal_naive", "ridge", "ar_fourier")  # rnnkit.tasks.forecast.baselines.BASELINES
+
+
+def _label(scores: dict[str, Any], key: str) -> str:
+    return scores.get("labels", {}).get(key, _NAMES[key])
 
 
 def forecast_table(scores: dict[str, Any], *, model_name: str) -> str:
-    rows = [f"{'method':<16}{'MAE':>9}{'RMSE':>9}{'sMAPE %':>9}{'MASE':>8}"]
-    for key in ("model", "naive", "seasonal_naive"):
-        label = model_name if key == "model" else _NAMES[key]
+    """Model and baselines: MAE, RMSE, sMAPE, MASE (and MASE_m when the season m is known)."""
+    lag = scores.get("mase_seasonal_lag")
+    keys = ["model", *(k for k in _BASELINES if k in scores)]
+    labels = {k: model_name if k == "model" else _label(scores, k) for k in keys}
+    width = max(16, *(len(v) + 2 for v in labels.values()))
+    seasonal = f"MASE m={lag}" if lag else ""
+    rows = [f"{'method':<{width}}{'MAE':>9}{'RMSE':>9}{'sMAPE %':>9}{'MASE':>8}{seasonal:>12}".rstrip()]
+    for key in keys:
         values = scores.get(key)
         if values is None:
-            rows.append(f"{label:<16}{'(not scored: series shorter than one season)':>43}")
+            reason = scores.get("unscored", {}).get(key, "not scored: series shorter than one season")
+            rows.append(f"{labels[key]:<{width}}{reason}")
             continue
-        rows.append(f"{label:<16}{values['mae']:>9.3f}{values['rmse']:>9.3f}{values['smape']:>9.2f}{values['mase']:>8.3f}")
+        line = (f"{labels[key]:<{width}}{values['mae']:>9.3f}{values['rmse']:>9.3f}{values['smape']:>9.2f}"
+                f"{values['mase']:>8.3f}")
+        rows.append(line + (f"{values['mase_seasonal']:>12.3f}" if lag and "mase_seasonal" in values else ""))
+    if lag:
+        rows.append(f"MASE: MAE / in-sample MAE of the one-step naive forecast; MASE m={lag}: MAE / in-sample MAE "
+                    f"of the seasonal naive (lag {lag}) (Hyndman & Koehler 2006)")
     return "\n".join(rows)
 
 
 def verdict(scores: dict[str, Any], *, model_name: str) -> str:
+    """One line comparing the model with the best scored baseline; a baseline not scored is named."""
     model = scores["model"]["mase"]
-    baselines = {k: v["mase"] for k, v in scores.items() if k in ("naive", "seasonal_naive") and v}
-    if all(model < v for v in baselines.values()):
-        best = min(baselines, key=baselines.get)
-        return (f"The {model_name} beats every baseline: MASE {model:.3f} vs {_NAMES[best]} {baselines[best]:.3f} "
-                f"({100 * (1 - model / baselines[best]):.1f}% lower error).")
-    winners = [k for k, v in baselines.items() if v <= model]
-    return (f"The {model_name} does NOT beat {' or '.join(_NAMES[w] for w in winners)} on this test span "
-            f"(MASE {model:.3f} vs {min(baselines[w] for w in winners):.3f}). Use the baseline, or try more data, "
-            f"covariates or a different lookback. Series close to a random walk (stock prices) rarely beat naive.")
+    baselines = {k: scores[k]["mase"] for k in _BASELINES if scores.get(k)}
+    unscored = [k for k in _BASELINES if k in scores and not scores.get(k)]
+    missing = ("; not scored: " + ", ".join(f"{_label(scores, k)} ({scores.get('unscored', {}).get(k, 'not scored')})"
+                                           for k in unscored)) if unscored else ""
+    best = min(baselines, key=baselines.get)
+    if model < baselines[best]:
+        every = "every baseline" if not unscored else "every scored baseline"
+        return (f"The {model_name} beats {every}: MASE {model:.3f} vs the best, {_label(scores, best)}, "
+                f"{baselines[best]:.3f} ({100 * (1 - model / baselines[best]):.1f}% lower error){missing}.")
+    advice = (" Series close to a random walk (stock prices) rarely beat naive." if best == "naive" else "")
+    return (f"The {model_name} does NOT beat the best baseline, {_label(scores, best)} (MASE {model:.3f} vs "
+            f"{baselines[best]:.3f}){missing}. Use the baseline, or try more data, covariates or a different "
+            f"lookback.{advice}")
 
 
 def classification_table(report: dict[str, Any]) -> str:

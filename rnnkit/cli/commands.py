@@ -66,7 +66,12 @@ def _train_forecast(config: ForecastConfig, args: argparse.Namespace, folder: Pa
     _say(args, f"\n{problem.series.name}: forecast {problem.target}, {config.horizon} step(s) ahead from "
                f"{config.lookback} steps of {', '.join(problem.input_columns)}")
     _say(args, f"test span: {_when(times[first])} .. {_when(times[last])} ({test['windows']} windows), "
-               f"trained in {time.perf_counter() - start:.0f}s\n")
+               f"trained in {time.perf_counter() - start:.0f}s")
+    frequency = problem.time.frequency.name if problem.time.frequency else "no frequency"
+    _say(args, f"time: {frequency}; season: {problem.season or 'unknown (pass --season)'}")
+    for note in [*problem.notes, *(n for n in result.notes if n.startswith("warning:"))]:
+        _say(args, note if note.startswith("warning:") else f"note: {note}")
+    _say(args)
     print(forecast_table(test, model_name=name))
     print(verdict(test, model_name=name))
     _say(args, f"\nrun folder: {folder}  (model.rnnkit, metrics.json, forecast.png, loss.png, config.toml)")
@@ -193,9 +198,11 @@ def _open(args: argparse.Namespace) -> Any:
     from rnnkit.tasks.runs import open_run
 
     run = open_run(args.run, task=args.task)
-    overrides = {k: getattr(args, k) for k in ("fill", "time_column") if getattr(args, k, None) is not None}
+    overrides = {k: getattr(args, k) for k in ("fill", "time_column", "time_format")
+                 if getattr(args, k, None) is not None}
     if overrides and run.task == "classify":
         overrides.pop("time_column", None)
+        overrides.pop("time_format", None)
     if overrides:
         run.config = dataclasses.replace(run.config, **overrides)
     return run
@@ -208,8 +215,14 @@ def evaluate(args: argparse.Namespace) -> int:
     if run.task == "forecast":
         from rnnkit.tasks.forecast.run import evaluate_forecast_run
 
-        scores, _, frame = evaluate_forecast_run(run, data=args.data)
-        _say(args, f"{run.path}: {name} forecaster on the test span of {where} ({scores['windows']} windows)\n")
+        scores, notes, frame = evaluate_forecast_run(run, data=args.data, span=getattr(args, "span", None))
+        _say(args, f"{run.path}: {name} forecaster; {notes[0]}")
+        if scores["span"] == "all" and hasattr(args, "span"):
+            _say(args, "(--span test scores only the test span of the run's split of it)")
+        for note in notes[1:]:
+            if note.startswith("warning:"):
+                _say(args, note)
+        _say(args)
         print(forecast_table(scores, model_name=name))
         print(verdict(scores, model_name=name))
     else:

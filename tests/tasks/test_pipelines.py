@@ -38,13 +38,14 @@ def test_scaler_is_fitted_on_the_training_rows_only():
     train = problem.inputs[: problem.spans.train_stop]
     np.testing.assert_allclose(problem.scaler.mean, train.mean(axis=0))
     assert not np.allclose(problem.scaler.mean, problem.inputs.mean(axis=0))
-    assert problem.input_columns == ("temp_max", "temp_min", "precipitation", "wind", "doy_sin", "doy_cos")
+    assert problem.input_columns == ("temp_max", "temp_min", "precipitation", "wind",
+                                     "dow_sin", "dow_cos", "doy_sin", "doy_cos")
 
 
 def test_forecast_run_is_reproducible_from_its_saved_config(tmp_path):
     result = train_forecaster(ForecastConfig(horizon=3, **SMALL))
     test = result.metrics["test"]
-    assert set(test) == {"windows", "model", "naive", "seasonal_naive"}
+    assert {"windows", "model", "naive", "seasonal_naive", "ridge", "ar_fourier"} <= set(test)
     assert result.test_forecast.shape == (test["windows"], 3)
     folder = save_forecast_run(result, tmp_path)
     for name in ("config.toml", "run.json", "metrics.json", "model.rnnkit", "forecast.png", "test_forecast.csv"):
@@ -96,7 +97,7 @@ def test_forecast_on_a_user_csv(tmp_path):
     frame.to_csv(path, index=False)
     config = ForecastConfig(data=str(path), target="load", features=("temp",), time_column="day", season=7, **SMALL)
     result = train_forecaster(config)
-    assert result.problem.input_columns == ("load", "temp", "doy_sin", "doy_cos")
+    assert result.problem.input_columns == ("load", "temp", "dow_sin", "dow_cos", "doy_sin", "doy_cos")
     assert result.metrics["test"]["seasonal_naive"]["mase"] < result.metrics["test"]["naive"]["mase"]
 
 

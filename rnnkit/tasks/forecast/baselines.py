@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["naive_forecast", "seasonal_naive_forecast"]
+__all__ = ["BASELINES", "naive_forecast", "seasonal_naive_forecast"]
+
+#: every baseline a forecast is scored beside, in table order (the classical two: forecast/classical.py)
+BASELINES = ("naive", "seasonal_naive", "ridge", "ar_fourier")
 
 
 def naive_forecast(target: np.ndarray, origins: np.ndarray, *, horizon: int) -> np.ndarray:

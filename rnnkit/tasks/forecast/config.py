@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from rnnkit.tasks._config import ConfigError, Fill, ModelKind, check_training_ranges
 
-__all__ = ["ForecastConfig"]
+__all__ = ["ForecastConfig", "InputMode"]
+
+InputMode = Literal["auto", "relative", "absolute"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -16,12 +19,14 @@ class ForecastConfig:
     data: str = "seattle_weather"  # bundled dataset name or a .csv/.parquet path
     target: str | None = None  # column to forecast (default: the dataset's)
     features: tuple[str, ...] | None = None  # input columns (default: the dataset's; target always in)
-    time_column: str | None = None  # CSV: a date column to sort by and to derive calendar inputs
-    fill: Fill = "none"  # what to do with missing/non-numeric values
+    time_column: str | None = None  # CSV: a time column (dates, fractional years, or integer positions) to sort by
+    time_format: str | None = None  # strftime format of the time column, e.g. %d/%m/%Y (default: ISO 8601 dates)
+    fill: Fill = "none"  # missing/non-numeric values and missing periods: error/report, or fill them
     lookback: int = 14  # input steps per window
     horizon: int = 1  # steps forecast per window
-    season: int | None = None  # seasonal period in steps (default: the dataset's, or 1 for a CSV)
-    calendar_features: bool = True  # add sin/cos of the day of year when the index has dates
+    season: int | None = None  # seasonal period in steps (default: the dataset's, or the frequency's: 24 hourly, 7 daily, 12 monthly)
+    calendar_features: bool = True  # sin/cos calendar inputs for the frequency (time of day, day of week/year, month)
+    inputs: InputMode = "auto"  # relative: windows minus their last value; auto: relative where ADF finds a unit root
     val_fraction: float = 0.15  # chronological split: train | validation | test
     test_fraction: float = 0.15
     model: ModelKind = "lstm"
