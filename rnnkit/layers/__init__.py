@@ -35,7 +35,14 @@ _CLASSES = (
     Masking, LayerNormalization, Flatten, Reshape, Concatenate, Attention, AdditiveAttention, MultiHeadAttention,
 )
 
-__all__ = ["Layer", "MultiInputLayer", *(cls.__name__ for cls in _CLASSES), "serialize", "deserialize"]
+__all__ = [
+    "Layer", "MultiInputLayer",
+    "SimpleRNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "Bidirectional", "TimeDistributed",
+    "Dense", "Embedding", "Dropout", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",
+    "GlobalAveragePooling1D", "Masking", "LayerNormalization", "Flatten", "Reshape",
+    "Concatenate", "Attention", "AdditiveAttention", "MultiHeadAttention",
+    "serialize", "deserialize",
+]
 
 #: the only classes a saved model may name; loading never imports anything else
 REGISTRY: dict[str, type[Layer]] = {cls.__name__: cls for cls in _CLASSES}

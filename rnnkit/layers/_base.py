@@ -4,6 +4,9 @@ A layer is built from its input shape without the batch axis (``build(input_shap
 once from ``input_shape=`` or on its first call. Inside a model every layer passes along the
 per-sequence ``lengths`` (``(B,)`` or None) of padded batches through :meth:`Layer.propagate`,
 so a padded batch reaches the recurrences as ``lengths=`` and no layer needs to know of masks.
+Called directly, ``layer(x, lengths=..., mask=..., training=...)``: a prefix ``mask`` (B, T) becomes
+lengths (``_masks``), and ``training`` runs one call in training or inference mode (Keras' argument).
+Layers of several inputs (``Concatenate``, the attention layers) derive from ``MultiInputLayer``.
 """
 
 from __future__ import annotations
@@ -177,7 +180,9 @@ def check_units(owner: str, arg: str, value: Any) -> int:
 
 
 def snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    """Keras' default layer names: ``SimpleRNN`` → ``simple_rnn``, ``Conv1D`` → ``conv1d``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _fmt(shape: Sequence[int | None]) -> str:

@@ -11,7 +11,9 @@ expressed by lengths, so it is an error, not skipped as Keras' recurrent layers 
 the end, and choose a ``mask_value`` that no real step has (e.g. -1e9 when zeros occur in the data).
 A sequence made of padding only is an error too (every sequence needs a step).
 
-Shapes: ``(B, T, I) → (B, T, I)`` (any rank >= 3: every axis after time counts as features).
+Shapes: ``(B, T, I) → (B, T, I)``. Any rank >= 3 is taken, every axis after time counting as features
+(a masked video frame is one whose every value is ``mask_value``); Keras compares the last axis only,
+which for rank > 3 gives a mask per row of a frame that no recurrent layer can take.
 """
 
 from __future__ import annotations

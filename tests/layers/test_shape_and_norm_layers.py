@@ -146,3 +146,8 @@ def test_keras_dense_kernel_is_the_transpose_of_dense_weight():
     layer.load_state_dict({"linear.weight": torch.from_numpy(kernel.T), "linear.bias": torch.from_numpy(bias)})
     x = rng.normal(size=(2, 4)).astype(np.float32)
     np.testing.assert_allclose(layer(torch.from_numpy(x)).detach().numpy(), x @ kernel + bias, rtol=1e-5)
+
+
+def test_default_layer_names_are_keras_names():
+    model = Sequential([Conv1D(2, 3, input_shape=(6, 3)), Masking(), TimeDistributed(Dense(2)), LSTM(2)])
+    assert [layer.name for layer in model.layers] == ["conv1d", "masking", "time_distributed", "lstm"]
