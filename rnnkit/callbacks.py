@@ -17,6 +17,7 @@ import torch
 
 from rnnkit.training.backup import BackupAndRestore
 from rnnkit.training.callback import Callback, Logs
+from rnnkit.training.distributed import is_rank_zero
 from rnnkit.training.history import History
 
 __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
@@ -145,7 +146,8 @@ class ModelCheckpoint(Callback):
             raise ValueError(
                 f"ModelCheckpoint: cannot fill filepath {self.filepath!r} with epoch and {sorted(logs)}: {error}."
             ) from None
-        save_model(self.model, path, include_optimizer=self.include_optimizer, epoch=epoch + 1)
+        if is_rank_zero():  # a distributed run: every rank holds the same weights; rank 0 writes them
+            save_model(self.model, path, include_optimizer=self.include_optimizer, epoch=epoch + 1)
         self.last_saved = path
 
     def state_dict(self) -> dict:
@@ -213,11 +215,13 @@ class CSVLogger(Callback):
             with self.filename.open(newline="") as f:
                 header = next(csv.reader(f, delimiter=self.separator), None)
             self._keys = header[1:] if header else None
-        elif not self.append:
+        elif not self.append and is_rank_zero():
             self.filename.write_text("")
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         logs = logs or {}
+        if not is_rank_zero():
+            return
         with self.filename.open("a", newline="") as f:
             writer = csv.writer(f, delimiter=self.separator)
             if self._keys is None:

@@ -55,6 +55,11 @@ class Metric(abc.ABC):
     def result(self) -> float:
         """Subclasses define this."""
 
+    def sync(self) -> None:
+        """Combine the state of every process of a distributed run (called once, at the end of an epoch)."""
+        raise TypeError(f"metric {self.name!r} ({type(self).__name__}) cannot be combined across processes; "
+                        "define sync() (all-reduce its running state) to use it in distributed training.")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
@@ -86,6 +91,13 @@ class _MeanMetric(Metric):
 
     def result(self) -> float:
         return self._total / self._count if self._count else 0.0
+
+    def sync(self) -> None:
+        import torch.distributed as dist
+
+        state = torch.tensor([self._total, self._count], dtype=torch.float64)
+        dist.all_reduce(state, op=dist.ReduceOp.SUM)
+        self._total, self._count = float(state[0]), float(state[1])
 
 
 class BinaryAccuracy(_MeanMetric):
@@ -166,6 +178,16 @@ class _BinaryScores(Metric):
             y_true, y_pred = y_true[keep], y_pred[keep]
         self._labels.append(y_true.detach().reshape(-1).double().cpu())
         self._scores.append(y_pred.detach().reshape(-1).double().cpu())
+
+    def sync(self) -> None:
+        import torch.distributed as dist
+
+        mine = (torch.cat(self._labels) if self._labels else torch.zeros(0, dtype=torch.float64),
+                torch.cat(self._scores) if self._scores else torch.zeros(0, dtype=torch.float64))
+        every: list = [None] * dist.get_world_size()
+        dist.all_gather_object(every, mine)
+        self._labels = [labels for labels, _ in every]
+        self._scores = [scores for _, scores in every]
 
     def _gathered(self) -> tuple[torch.Tensor, torch.Tensor]:
         if not self._labels:

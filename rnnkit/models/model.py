@@ -90,6 +90,7 @@ class Model(nn.Module):
         self.saved_epoch: int | None = None  # set by load_model from a checkpoint: resume with initial_epoch=saved_epoch
         self.input_spec: Any = None          # shapes/dtypes of the first inputs seen (saving rebuilds from it)
         self._snapshot = None
+        self.__dict__["_ddp"] = None         # the DistributedDataParallel wrapper during a distributed fit
 
     # --- subclass hooks ---------------------------------------------------------------------------
     def call(self, inputs: Any, training: bool = False) -> Any:
@@ -108,6 +109,18 @@ class Model(nn.Module):
         return lengths if shaped and all(o.shape[1] == T for o in shaped) else None
 
     # --- running ----------------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # During a distributed fit the forward goes through DistributedDataParallel (which then calls this
+        # model again, reentrantly), so that backward all-reduces the gradients.
+        ddp = self.__dict__.get("_ddp")
+        if ddp is not None and not self.__dict__.get("_in_ddp", False):
+            self.__dict__["_in_ddp"] = True
+            try:
+                return ddp(*args, **kwargs)
+            finally:
+                self.__dict__["_in_ddp"] = False
+        return super().__call__(*args, **kwargs)
+
     def forward(self, inputs: Any, *, lengths: Tensor | None = None, training: bool | None = None) -> Any:
         if self.input_spec is None:
             self.input_spec = _spec_of(inputs)
@@ -161,6 +174,11 @@ class Model(nn.Module):
 
     def expects_sequences(self) -> bool:
         return False
+
+    def float_dtype(self) -> torch.dtype:
+        """The dtype float inputs are given: float64 for a model whose weights are float64, else float32."""
+        first = next((p for p in self.parameters() if p.is_floating_point()), None)
+        return torch.float64 if first is not None and first.dtype == torch.float64 else torch.float32
 
     def requires_feature_axis(self) -> bool:
         return False
@@ -264,12 +282,15 @@ class Model(nn.Module):
         validation_steps: int | None = None,
         validation_freq: int | Sequence[int] = 1,
         seed: int | None = None,
+        distributed: bool | None = None,
     ) -> History:
         """Train on ``x`` (arrays, a list of variable-length sequences, a tuple/dict of arrays, a torch
         ``Dataset`` / ``DataLoader`` / ``IterableDataset`` or a generator of ``(x, y[, sample_weight])``).
 
         ``epochs`` is the index to stop at (Keras' meaning), so ``initial_epoch=k`` resumes a run.
         ``verbose``: "auto" (a live bar on a terminal, else a line per epoch, as Keras), 0, 1 (bar) or 2.
+        ``distributed``: data-parallel over a ``torch.distributed`` process group (DDP); on by default when
+        launched by ``torchrun`` with several processes (``batch_size`` is then the global batch).
         Returns the :class:`History`, also kept as ``model.history``.
         """
         return loop.fit(
@@ -277,7 +298,7 @@ class Model(nn.Module):
             validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
             class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch, validation_steps=validation_steps, validation_freq=validation_freq,
-            seed=seed,
+            seed=seed, distributed=distributed,
         )
 
     def evaluate(self, x: Any, y: Any = None, *, batch_size: int = 32, sample_weight: Any = None,

@@ -93,6 +93,10 @@ class BackupAndRestore(Callback):
         self._write(epoch + 1, finished=False)
 
     def on_train_end(self, logs: Logs | None = None) -> None:
+        from rnnkit.training.distributed import is_rank_zero
+
+        if not is_rank_zero():  # every rank holds the same state; rank 0 writes it
+            return
         if self.delete_checkpoint:
             self.path.unlink(missing_ok=True)
         elif self.model.history is not None and self.model.history.epoch:
@@ -102,6 +106,10 @@ class BackupAndRestore(Callback):
     def _write(self, epochs_done: int, *, finished: bool) -> None:
         from safetensors.torch import save_file
 
+        from rnnkit.training.distributed import is_rank_zero
+
+        if not is_rank_zero():
+            return
         from rnnkit.saving._atomic import atomic_write
         from rnnkit.saving._optimizer_state import split_state
 

@@ -70,7 +70,7 @@ class Dataset:
 
     def batches(self, batch_size: int, order: Tensor | None = None, device: torch.device | None = None) -> Iterator[Batch]:
         order = torch.arange(len(self)) if order is None else order
-        for start in range(0, len(self), batch_size):
+        for start in range(0, len(order), batch_size):
             yield self.take(order[start : start + batch_size], device)
 
     def num_batches(self, batch_size: int) -> int:
@@ -135,7 +135,7 @@ def _convert_x(leaf: Any, model: Any, what: str, *, ragged: bool) -> tuple[Tenso
             f"{what} must be at least 2-D (batch, features); got 1-D shape {array.shape}. "
             "For one feature per sample use x[:, None]."
         )
-    return convert_leaf(array, what, kind=model.input_kind()), lengths
+    return convert_leaf(array, what, kind=model.input_kind(), float_dtype=model.float_dtype()), lengths
 
 
 def _convert_y(leaf: Any, N: int, x: Any, what: str) -> Tensor:
@@ -272,9 +272,10 @@ def _pad(items: list[np.ndarray], what: str) -> tuple[np.ndarray, Tensor]:
     return padded, torch.as_tensor(lengths, dtype=torch.int64)
 
 
-def convert_leaf(array: np.ndarray, what: str, *, kind: str) -> Tensor:
+def convert_leaf(array: np.ndarray, what: str, *, kind: str, float_dtype: torch.dtype = torch.float32) -> Tensor:
     """``kind``: "ids" (int64 token ids), "features" (float32), "labels" (integers stay int64 class ids) or
-    "auto" (integers stay int64, e.g. token ids; floats become float32)."""
+    "auto" (integers stay int64, e.g. token ids; floats become ``float_dtype``: the model's own, float32
+    unless its weights are float64)."""
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"{what} must hold numbers; got dtype {array.dtype}. Convert text or categories to numbers first.")
     if np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.complexfloating):
@@ -293,4 +294,6 @@ def convert_leaf(array: np.ndarray, what: str, *, kind: str) -> Tensor:
         return torch.as_tensor(array.astype(np.int64))
     if kind in ("labels", "auto") and (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_):
         return torch.as_tensor(array.astype(np.int64))
+    if kind == "auto" and float_dtype == torch.float64:
+        return torch.as_tensor(np.ascontiguousarray(array, dtype=np.float64))
     return torch.as_tensor(np.ascontiguousarray(array, dtype=np.float32))

@@ -19,6 +19,8 @@ from torch import Tensor
 from rnnkit.training.backup import BackupAndRestore
 from rnnkit.training.callback import Callback, CallbackList
 from rnnkit.training.data import Dataset, split_validation, to_dataset
+from rnnkit.training.distributed import reduce_means, sync_metrics
+from rnnkit.training.distributed import setup as distributed_setup
 from rnnkit.training.history import History
 from rnnkit.training.progress import Progress, resolve_verbose
 from rnnkit.training.sources import ArraySource, StreamSource, is_stream, stream_source
@@ -53,8 +55,12 @@ def fit(
     validation_steps: int | None = None,
     validation_freq: int | Sequence[int] = 1,
     seed: int | None = None,
+    distributed: bool | None = None,
 ) -> History:
     """Train ``model`` for epochs ``initial_epoch .. epochs - 1``; see ``Model.fit``.
+
+    ``distributed``: data-parallel over the processes of a ``torch.distributed`` group (see
+    :mod:`rnnkit.training.distributed`); by default on when launched by ``torchrun`` with more than one process.
 
     All in-memory inputs are checked before the first step. ``seed`` fixes shuffling and dropout; by default
     it is drawn from torch's global RNG (so ``rnnkit.set_seed`` fixes it), or, when resuming with
@@ -78,8 +84,18 @@ def fit(
 
     first = train.first_batch()
     model.build_from_data(first.x, first.lengths)
+    context = distributed_setup(model, distributed)
     model.optimizer.build(model.parameters())
     model.fit_seed = _resolve_seed(model, seed, initial_epoch)
+    if context is not None:
+        if batch_size % context.world:
+            raise ValueError(f"fit: batch_size is the global batch of a distributed run and must be divisible by the "
+                             f"{context.world} processes; got {batch_size}.")
+        model.fit_seed = context.broadcast_int(model.fit_seed)  # every rank draws the same permutations
+        train.shard(context.rank, context.world, seed=model.fit_seed)
+        if val is not None:
+            val.shard(context.rank, context.world, seed=model.fit_seed)
+        model.__dict__["_ddp"] = context.ddp  # not a submodule: the wrapper holds the model
     history = History()
     model.history = history
     callbacks = list(callbacks or [])
@@ -90,7 +106,8 @@ def fit(
     # History after the user's callbacks, as in Keras (it records what they logged); the backup last of
     # all, so that it saves the state every other callback has reached at the end of the epoch
     hooks = CallbackList([*others, history, *backups], model)
-    progress = Progress(verbose=resolve_verbose(verbose, _stdout()), epochs=epochs, steps=train.steps)
+    shown = resolve_verbose(verbose, _stdout()) if context is None or context.rank == 0 else 0
+    progress = Progress(verbose=shown, epochs=epochs, steps=train.steps)
     model.stop_training = False
 
     hooks.on_train_begin()
@@ -105,7 +122,7 @@ def fit(
         for epoch in range(initial_epoch, epochs):
             hooks.on_epoch_begin(epoch)
             progress.epoch_begin(epoch)
-            logs, diverged = _train_epoch(model, train, epoch, hooks, progress)
+            logs, diverged = _train_epoch(model, train, epoch, hooks, progress, context)
             if diverged:
                 snapshot.restore()
                 history.stop_reason = f"epoch {epoch + 1}: {diverged}"
@@ -115,7 +132,7 @@ def fit(
                 warnings.warn(message, RuntimeWarning, stacklevel=3)
                 break
             if val is not None and run_validation(epoch):
-                logs.update({f"val_{k}": v for k, v in evaluate_source(model, val).items()})
+                logs.update({f"val_{k}": v for k, v in evaluate_source(model, val, context).items()})
             hooks.on_epoch_end(epoch, logs)
             progress.epoch_end(epoch, logs)
             if isinstance(train, StreamSource) and train.exhausted:
@@ -129,11 +146,13 @@ def fit(
                 break
     finally:
         model._snapshot = None
+        model.__dict__["_ddp"] = None
     hooks.on_train_end()
     return history
 
 
-def _train_epoch(model: Any, source: Any, epoch: int, hooks: Any, progress: Progress) -> tuple[dict[str, float], str]:
+def _train_epoch(model: Any, source: Any, epoch: int, hooks: Any, progress: Progress,
+                 context: Any = None) -> tuple[dict[str, float], str]:
     """Run one epoch; returns (logs, divergence reason or "")."""
     for metric in model.compiled_metrics:
         metric.reset()
@@ -141,23 +160,41 @@ def _train_epoch(model: Any, source: Any, epoch: int, hooks: Any, progress: Prog
     device = model.device
     on_cuda = device is not None and device.type == "cuda"
     with torch.random.fork_rng(devices=[device] if on_cuda else []):
+        seed = epoch_seed(model.fit_seed, epoch)
         if on_cuda:
-            torch.manual_seed(epoch_seed(model.fit_seed, epoch))
+            torch.manual_seed(seed)
         else:  # the CPU generator alone: torch.manual_seed also queues seeds for every accelerator type
-            torch.default_generator.manual_seed(epoch_seed(model.fit_seed, epoch))
-        for step, batch in enumerate(source.epoch(device)):
-            hooks.on_train_batch_begin(step)
-            try:
-                returned = model.train_step(batch)
-            except Diverged as reason:
-                return {}, f"{reason} at batch {step + 1}"
-            means.add(_check_logs(returned, "train_step"), batch.size)
-            logs = {**means.result(), **{m.name: m.result() for m in model.compiled_metrics}}
-            hooks.on_train_batch_end(step, logs)
-            progress.update(step, logs)
-            if model.stop_training:
-                break
+            torch.default_generator.manual_seed(seed)
+        batches = source.epoch(device, epoch=epoch)  # an array source draws its permutation here
+        if context is not None:  # then each rank its own dropout masks, from (seed, epoch, rank)
+            torch.default_generator.manual_seed(epoch_seed(model.fit_seed, (epoch + 1) * 100_003 + context.rank))
+        with _joined(context):
+            for step, batch in enumerate(batches):
+                hooks.on_train_batch_begin(step)
+                try:
+                    returned = model.train_step(batch)
+                except Diverged as reason:
+                    return {}, f"{reason} at batch {step + 1}"
+                means.add(_check_logs(returned, "train_step"), batch.size)
+                logs = {**means.result(), **{m.name: m.result() for m in model.compiled_metrics}}
+                hooks.on_train_batch_end(step, logs)
+                progress.update(step, logs)
+                if model.stop_training:
+                    break
+    means.reduce(context)
+    sync_metrics(context, model.compiled_metrics)
     return {**means.result(), **{m.name: m.result() for m in model.compiled_metrics}}, ""
+
+
+def _joined(context: Any):
+    """Uneven shards: a rank that runs out of batches shadows the others' all-reduces (Join)."""
+    if context is None:
+        import contextlib
+
+        return contextlib.nullcontext()
+    from torch.distributed.algorithms.join import Join
+
+    return Join([context.ddp])
 
 
 class _RunningMeans:
@@ -175,6 +212,9 @@ class _RunningMeans:
     def result(self) -> dict[str, float]:
         return {k: v / max(self.count, 1) for k, v in self.sums.items()}
 
+    def reduce(self, context: Any) -> None:
+        self.sums, self.count = reduce_means(context, self.sums, self.count)
+
 
 def _check_logs(logs: Any, where: str) -> dict[str, float]:
     if not isinstance(logs, dict) or "loss" not in logs:
@@ -191,12 +231,14 @@ def _check_logs(logs: Any, where: str) -> dict[str, float]:
     return out
 
 
-def evaluate_source(model: Any, source: Any) -> dict[str, float]:
+def evaluate_source(model: Any, source: Any, context: Any = None) -> dict[str, float]:
     for metric in model.compiled_metrics:
         metric.reset()
     means = _RunningMeans()
     for batch in source.epoch(model.device):
         means.add(_check_logs(model.test_step(batch), "test_step"), batch.size)
+    means.reduce(context)
+    sync_metrics(context, model.compiled_metrics)
     if means.count == 0:
         raise ValueError("evaluate: the data yielded no batch; check that it is not empty.")
     return {**means.result(), **{m.name: m.result() for m in model.compiled_metrics}}

@@ -48,30 +48,66 @@ class ArraySource:
 
     def __init__(self, data: Dataset, *, batch_size: int, shuffle: bool) -> None:
         self.data, self.batch_size, self.shuffle = data, batch_size, shuffle
+        self.rank, self.world = 0, 1
+
+    def shard(self, rank: int, world: int, *, seed: int) -> None:
+        """Distributed: this rank takes positions rank, rank + world, ... of each epoch's order, in batches
+        of batch_size / world (so the ranks' batches together are the 1-process run's batch)."""
+        del seed  # the permutation comes from the epoch's generator, seeded alike on every rank
+        self.rank, self.world = rank, world
 
     @property
     def steps(self) -> int:
-        return self.data.num_batches(self.batch_size)
+        return -(-len(range(self.rank, len(self.data), self.world)) // (self.batch_size // self.world))
 
     def first_batch(self) -> Batch:
         return self.data.take(torch.arange(min(self.batch_size, len(self.data))))
 
-    def epoch(self, device: torch.device | None = None) -> Iterator[Batch]:
+    def epoch(self, device: torch.device | None = None, *, epoch: int = 0) -> Iterator[Batch]:
+        del epoch
         # randperm draws from the generator fit seeded for this epoch
-        order = torch.randperm(len(self.data)) if self.shuffle else None
-        return self.data.batches(self.batch_size, order, device)
+        order = torch.randperm(len(self.data)) if self.shuffle else torch.arange(len(self.data))
+        if self.world > 1:
+            order = order[self.rank::self.world]
+        return self.data.batches(self.batch_size // self.world, order, device)
 
 
 class StreamSource:
     """Batches from a DataLoader (a new iterator each epoch) or a generator (one shared iterator)."""
 
     def __init__(self, make_iterator: Any, *, steps: int | None, shared: bool, where: str, require_y: bool,
-                 class_weight: dict | None = None) -> None:
+                 class_weight: dict | None = None, loader: Any = None, shuffle: bool = False) -> None:
         self._make, self.steps, self.shared, self.where = make_iterator, steps, shared, where
+        self.loader, self.shuffle = loader, shuffle
         self.require_y, self.class_weight = require_y, class_weight
         self._iterator: Iterator | None = None
         self._peeked: list[Any] = []
         self.exhausted = False
+        self.sampler: Any = None  # a DistributedSampler to set_epoch, in a distributed run
+        self.dataset: Any = None  # a map-style Dataset that a distributed run re-batches with a DistributedSampler
+        self.batch_size: int | None = None
+
+    def shard(self, rank: int, world: int, *, seed: int) -> None:
+        """Distributed: a Dataset gets a DistributedSampler (seeded with the fit seed, set_epoch each epoch);
+        a DataLoader must bring one; a generator is taken to yield this rank's own data."""
+        from torch.utils.data.distributed import DistributedSampler
+
+        if self.dataset is not None:
+            self.sampler = DistributedSampler(self.dataset, num_replicas=world, rank=rank, shuffle=self.shuffle,
+                                              seed=seed)
+            from rnnkit.training.sequences import pad_collate
+
+            loader = DataLoader(self.dataset, batch_size=self.batch_size // world, sampler=self.sampler,
+                                collate_fn=pad_collate)
+            self._make = lambda: loader
+            self.steps = len(loader)
+        elif isinstance(self.loader, DataLoader):
+            if isinstance(self.loader.sampler, DistributedSampler):
+                self.sampler = self.loader.sampler
+            elif not isinstance(self.loader.dataset, IterableDataset):
+                raise ValueError(f"{self.where}: in a distributed run a DataLoader must shard its data: build it "
+                                 "with sampler=DistributedSampler(dataset) (or pass the Dataset itself, and fit "
+                                 "shards it).")
 
     def _items(self) -> Iterator[Any]:
         if self.shared:
@@ -91,7 +127,12 @@ class StreamSource:
             self._peeked.append(item)
         return self.convert(item, 0)
 
-    def epoch(self, device: torch.device | None = None) -> Iterator[Batch]:
+    def epoch(self, device: torch.device | None = None, *, epoch: int = 0) -> Iterator[Batch]:
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
+        return self._batches(device)
+
+    def _batches(self, device: torch.device | None) -> Iterator[Batch]:
         iterator = self._items()
         self.exhausted = False
         step = 0
@@ -154,19 +195,21 @@ def stream_source(x: Any, *, batch_size: int | None, shuffle: bool, steps: int |
         raise ValueError(f"{where}: steps must be a positive int; got {steps!r}.")
     if isinstance(x, DataLoader):
         return StreamSource(lambda: x, steps=steps or _len(x), shared=False, where=where, require_y=require_y,
-                            class_weight=class_weight)
+                            class_weight=class_weight, loader=x)
     if isinstance(x, IterableDataset):
         loader = DataLoader(x, batch_size=batch_size, collate_fn=pad_collate)
         return StreamSource(lambda: loader, steps=steps or _len(loader), shared=False, where=where,
-                            require_y=require_y, class_weight=class_weight)
+                            require_y=require_y, class_weight=class_weight, loader=loader)
     if isinstance(x, TorchDataset):
         if not hasattr(x, "__len__"):
             raise TypeError(f"{where}: a map-style torch Dataset needs __len__; got {type(x).__name__}.")
         if len(x) == 0:
             raise ValueError(f"{where}: the Dataset is empty (0 samples); pass at least one sample.")
         loader = DataLoader(x, batch_size=batch_size, shuffle=shuffle, collate_fn=pad_collate)
-        return StreamSource(lambda: loader, steps=steps or len(loader), shared=False, where=where,
-                            require_y=require_y, class_weight=class_weight)
+        source = StreamSource(lambda: loader, steps=steps or len(loader), shared=False, where=where,
+                              require_y=require_y, class_weight=class_weight, loader=loader, shuffle=shuffle)
+        source.dataset, source.batch_size = x, batch_size
+        return source
     if steps is None and not hasattr(x, "__len__"):
         raise ValueError(f"{where}: a generator has no length, so the epoch's end is unknown; pass "
                          "steps_per_epoch= (and validation_steps= / steps= for evaluate and predict).")

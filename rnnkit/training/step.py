@@ -44,15 +44,21 @@ def output_masks(y_pred: Any, lengths: Tensor | None) -> dict[Any, Tensor | None
 def optimize(model: Any, loss: Tensor, *, snapshot: WeightSnapshot | None = None) -> None:
     """Backward, clip, update — or raise ``Diverged`` and change nothing."""
     loss_value = float(loss.detach())
-    if not torch.isfinite(loss.detach()):
+    finite = bool(torch.isfinite(loss.detach()))
+    distributed = model.__dict__.get("_ddp") is not None
+    if not finite and not distributed:
         raise Diverged(f"the loss became {loss_value}")
+    if not finite:
+        # the other ranks are about to all-reduce gradients: join them with NaN gradients, which makes the
+        # averaged gradient non-finite everywhere, so every rank stops at this step (below)
+        loss = loss * float("nan")
     optimizer = model.optimizer
     optimizer.zero_grad()
     loss.backward()
     grad_norm = optimizer.clip_gradients()
     if not torch.isfinite(grad_norm):
         optimizer.zero_grad()
-        raise Diverged(f"the gradient norm became {float(grad_norm)}")
+        raise Diverged(f"the loss became {loss_value}" if not finite else f"the gradient norm became {float(grad_norm)}")
     if snapshot is not None:
         snapshot.save()
     optimizer.step()
