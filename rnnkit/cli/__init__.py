@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from rnnkit.cli._launch import add_launch_options
 from rnnkit.cli._options import Parser, add_config_options
 
 __all__ = ["build_parser", "main"]
@@ -48,6 +49,7 @@ def build_parser() -> Parser:
     train.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
     train.add_argument("--resume", default=None, metavar="RUN", help="continue an interrupted run from its last "
                        "completed epoch, with its own config; ends with the weights of an uninterrupted run")
+    add_launch_options(train)
     add_config_options(train)
     train.set_defaults(handler=commands.train)
 
@@ -75,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rnnkit.data import DataError
 
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # `--nproc` launches the same command again under torchrun
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2

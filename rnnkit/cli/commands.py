@@ -11,6 +11,7 @@ from typing import Any
 
 from rnnkit.cli._options import given_config_values
 from rnnkit.data import DataError
+from rnnkit.training.distributed import is_rank_zero
 from rnnkit.cli._output import (
     classification_table,
     datasets_table,
@@ -58,7 +59,8 @@ def _train_forecast(config: ForecastConfig, args: argparse.Namespace, folder: Pa
 
     start = time.perf_counter()
     result = train_forecaster(config, verbose=_verbose(args), backup_dir=folder)
-    save_forecast_run(result, folder=folder)
+    if is_rank_zero():  # of several processes, rank 0 writes the run's files
+        save_forecast_run(result, folder=folder)
     problem, test = result.problem, result.metrics["test"]
     times = problem.series.frame.index
     first, last = result.test_origins[0] + 1, result.test_origins[-1] + config.horizon
@@ -84,7 +86,8 @@ def _train_classify(config: ClassifyConfig, args: argparse.Namespace, folder: Pa
 
     start = time.perf_counter()
     result = train_classifier(config, verbose=_verbose(args), backup_dir=folder)
-    save_classify_run(result, folder=folder)
+    if is_rank_zero():
+        save_classify_run(result, folder=folder)
     data, metrics = result.data, result.metrics
     _say(args, f"\n{data.name}: {data.num_classes} classes, {data.num_channels} channels, "
                f"{metrics['train_sequences']} train / {len(data.test_sequences)} test sequences of length "
@@ -107,15 +110,17 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
     try:
         (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
     except KeyboardInterrupt:
-        mark_run(folder, "interrupted")
+        if is_rank_zero():
+            mark_run(folder, "interrupted")
         raise Interrupted(f"interrupted; the run folder keeps the last completed epoch: "
                           f"`rnnkit train --resume {folder}` continues it") from None
     except DataError:
-        if not resumed:
+        if not resumed and is_rank_zero():
             _discard(folder)  # bad input found before training: no folder left behind for a one-line error
         raise
     except BaseException as error:
-        mark_run(folder, "failed", error=f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        if is_rank_zero():
+            mark_run(folder, "failed", error=f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
         raise
 
 
@@ -143,8 +148,16 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
+    from rnnkit.cli._launch import launch, share_folder, under_torchrun, worker_setup
     from rnnkit.tasks.runs import start_run
 
+    distributed = under_torchrun()
+    if args.nproc < 1 or args.nnodes < 1:
+        raise DataError(f"--nproc and --nnodes must be >= 1; got --nproc {args.nproc} --nnodes {args.nnodes}")
+    if (args.nproc > 1 or args.nnodes > 1) and not distributed:
+        return launch(args, args.argv)
+    if distributed:
+        worker_setup()
     if args.resume is not None:
         return _resume(args)
     values: dict[str, Any] = {}
@@ -160,7 +173,10 @@ def train(args: argparse.Namespace) -> int:
     task = task or _task_of(getattr(args, "data", None)) or "forecast"
     values.update(given_config_values(args, task))
     config = config_from_dict(TASKS[task], values)
-    _run_training(task, config, args, start_run(args.out, task=task, config=config), resumed=False)
+    folder = start_run(args.out, task=task, config=config) if is_rank_zero() else None
+    if distributed:
+        folder = Path(share_folder(folder))
+    _run_training(task, config, args, folder, resumed=False)
     return 0
 
 
@@ -179,7 +195,8 @@ def _resume(args: argparse.Namespace) -> int:
     if run.state.get("status") == "done":
         raise ConfigError(f"run {str(run.path)!r} has finished already; nothing to resume "
                           f"(evaluate it with `rnnkit evaluate {run.path}`)")
-    mark_run(run.path, "running")
+    if is_rank_zero():
+        mark_run(run.path, "running")
     _run_training(run.task, run.config, args, run.path, resumed=True)
     return 0
 
