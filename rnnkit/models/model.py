@@ -168,6 +168,16 @@ class Model(nn.Module):
         first = next(self.parameters(), None)
         return None if first is None else first.device
 
+    def stateful_layers(self) -> list[nn.Module]:
+        """The layers with ``stateful=True`` (nested ones included)."""
+        return [m for m in self.modules() if m is not self and getattr(m, "stateful", False) is True
+                and callable(getattr(m, "reset_states", None))]
+
+    def reset_states(self) -> None:
+        """Start every stateful layer from zeros again (``fit`` does it at each epoch and before evaluating)."""
+        for layer in self.stateful_layers():
+            layer.reset_states()
+
     # what fit's data adapter asks of a model (Sequential answers from its first layer)
     def input_kind(self) -> str:
         return "auto"  # integer arrays stay int64 (token ids), floats become float32

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
-from rnnkit.layers import Embedding, Layer
+from rnnkit.layers import Conv1D, Embedding, Layer, Masking, MultiInputLayer, TimeDistributed
 from rnnkit.layers._base import snake_case
 from rnnkit.layers.recurrent import RecurrentLayer
 from rnnkit.layers.wrappers import Bidirectional
@@ -40,6 +40,16 @@ class Sequential(Model):
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential.add: expected an rnnkit layer (rnnkit.layers.Dense, LSTM, ...); got {type(layer).__name__}."
+            )
+        if isinstance(layer, MultiInputLayer):
+            raise TypeError(
+                f"Sequential.add: {type(layer).__name__} takes several inputs, and a Sequential passes one tensor from "
+                "layer to layer; subclass rnnkit.Model and call it in call() instead."
+            )
+        if isinstance(layer, Bidirectional) and layer.merge_mode is None:
+            raise ValueError(
+                "Sequential.add: Bidirectional(merge_mode=None) returns two tensors, which a Sequential cannot pass on; "
+                "use merge_mode='concat' (or 'sum', 'ave', 'mul'), or subclass rnnkit.Model."
             )
         if self.layers and getattr(self.layers[-1], "return_state", False):
             raise ValueError("Sequential: a layer with return_state=True must be the last one; its output is a tuple.")
@@ -108,7 +118,8 @@ class Sequential(Model):
         return "ids" if self.expects_ids() else "features"
 
     def expects_sequences(self) -> bool:
-        return bool(self.layers) and isinstance(self.layers[0], (RecurrentLayer, Bidirectional))
+        return bool(self.layers) and isinstance(self.layers[0], (RecurrentLayer, Bidirectional, Conv1D, Masking,
+                                                                 TimeDistributed))
 
     def requires_feature_axis(self) -> bool:
         return True

@@ -76,14 +76,22 @@ def fit(
     if validation_data is not None and validation_split:
         raise ValueError("fit: pass validation_data or validation_split, not both.")
     run_validation = _validation_epochs(validation_freq)
+    stateful = bool(model.stateful_layers())
+    if stateful and shuffle:
+        raise ValueError("fit: the model has stateful=True layers, whose state carries sample b of one batch into sample "
+                         "b of the next; shuffling breaks that. Pass shuffle=False.")
     train, val = _training_sources(model, x, y, batch_size=batch_size, shuffle=shuffle, class_weight=class_weight,
                                    sample_weight=sample_weight, steps=steps_per_epoch,
                                    validation_split=validation_split)
     if validation_data is not None:
         val = _validation_source(model, validation_data, batch_size=batch_size, steps=validation_steps)
 
+    if stateful and isinstance(train, ArraySource) and len(train.data) % batch_size:
+        raise ValueError(f"fit: a stateful model needs every batch of the same size, so batch_size must divide the "
+                         f"{len(train.data)} training samples; got batch_size={batch_size}.")
     first = train.first_batch()
     model.build_from_data(first.x, first.lengths)
+    model.reset_states()
     context = distributed_setup(model, distributed)
     model.optimizer.build(model.parameters())
     model.fit_seed = _resolve_seed(model, seed, initial_epoch)
@@ -122,6 +130,7 @@ def fit(
         for epoch in range(initial_epoch, epochs):
             hooks.on_epoch_begin(epoch)
             progress.epoch_begin(epoch)
+            model.reset_states()  # a stateful model reads the series from its start each epoch
             logs, diverged = _train_epoch(model, train, epoch, hooks, progress, context)
             if diverged:
                 snapshot.restore()
@@ -132,6 +141,7 @@ def fit(
                 warnings.warn(message, RuntimeWarning, stacklevel=3)
                 break
             if val is not None and run_validation(epoch):
+                model.reset_states()
                 logs.update({f"val_{k}": v for k, v in evaluate_source(model, val, context).items()})
             hooks.on_epoch_end(epoch, logs)
             progress.epoch_end(epoch, logs)
@@ -263,6 +273,7 @@ def evaluate(model: Any, x: Any, y: Any = None, *, batch_size: int = 32, sample_
         source = ArraySource(data, batch_size=batch_size, shuffle=False)
     first = source.first_batch()
     model.build_from_data(first.x, first.lengths)
+    model.reset_states()
     logs = evaluate_source(model, source)
     if return_dict:
         return logs
@@ -282,6 +293,7 @@ def predict(model: Any, x: Any, *, batch_size: int = 32, steps: int | None = Non
                              batch_size=batch_size, shuffle=False)
     first = source.first_batch()
     model.build_from_data(first.x, first.lengths)
+    model.reset_states()
     model.eval()
     outputs = [model(batch.x, lengths=batch.lengths) for batch in source.epoch(model.device)]
     if not outputs:

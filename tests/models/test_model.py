@@ -377,3 +377,31 @@ def test_a_model_whose_call_does_not_take_x_says_how_to_build_it():
     model.compile(optimizer="adam", loss="mse")
     with pytest.raises(ValueError, match=r"build the model first by calling it once on example inputs"):
         model.fit(source, target, verbose=0)
+
+
+def test_sequential_refuses_layers_with_several_inputs_or_outputs():
+    from rnnkit.layers import Attention, Bidirectional
+
+    with pytest.raises(TypeError, match="takes several inputs.*subclass rnnkit.Model"):
+        Sequential([Attention()])
+    with pytest.raises(ValueError, match=r"merge_mode=None\) returns two tensors"):
+        Sequential([Bidirectional(LSTM(3), merge_mode=None)])
+
+
+def test_stateful_models_reset_each_epoch_and_refuse_shuffling():
+    rnnkit.set_seed(0)
+    model = Sequential([LSTM(4, stateful=True, input_shape=(5, 2)), Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = series(8)
+    x = x[:, :5]
+    with pytest.raises(ValueError, match="Pass shuffle=False"):
+        model.fit(x, y, batch_size=4, verbose=0)
+    with pytest.raises(ValueError, match="batch_size must divide the 8 training samples"):
+        model.fit(x, y, batch_size=3, shuffle=False, verbose=0)
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    assert model.stateful_layers() and model.layers[0].states is not None  # carried after the last batch
+    first = model.predict(x, batch_size=4)
+    again = model.predict(x, batch_size=4)   # predict resets: the same series gives the same outputs
+    np.testing.assert_array_equal(first, again)
+    model.reset_states()
+    assert model.layers[0].states is None
