@@ -48,8 +48,10 @@ def verdict(scores: dict[str, Any], *, model_name: str) -> str:
     best = min(baselines, key=baselines.get)
     if model < baselines[best]:
         every = "every baseline" if not unscored else "every scored baseline"
+        gain = 100 * (1 - model / baselines[best])
+        small = " - a margin under 1%, which another seed may not keep" if gain < 1 else ""
         return (f"The {model_name} beats {every}: MASE {model:.3f} vs the best, {_label(scores, best)}, "
-                f"{baselines[best]:.3f} ({100 * (1 - model / baselines[best]):.1f}% lower error){missing}.")
+                f"{baselines[best]:.3f} ({gain:.1f}% lower error{small}){missing}.")
     advice = (" Series close to a random walk (stock prices) rarely beat naive." if best == "naive" else "")
     return (f"The {model_name} does NOT beat the best baseline, {_label(scores, best)} (MASE {model:.3f} vs "
             f"{baselines[best]:.3f}){missing}. Use the baseline, or try more data, covariates or a different "

@@ -69,7 +69,9 @@ def _train_forecast(config: ForecastConfig, args: argparse.Namespace, folder: Pa
                f"{config.lookback} steps of {', '.join(problem.input_columns)}")
     _say(args, f"test span: {_when(times[first])} .. {_when(times[last])} ({test['windows']} windows), "
                f"trained in {time.perf_counter() - start:.0f}s")
-    frequency = problem.time.frequency.name if problem.time.frequency else "no frequency"
+    axis = problem.time
+    frequency = (axis.frequency.name if axis.frequency else {"rows": "row order (no dates)", "positions":
+                 "integer positions (no dates)"}.get(axis.kind, "dates without a regular step"))
     _say(args, f"time: {frequency}; season: {problem.season or 'unknown (pass --season)'}")
     for note in [*problem.notes, *(n for n in result.notes if n.startswith("warning:"))]:
         _say(args, note if note.startswith("warning:") else f"note: {note}")
@@ -139,7 +141,8 @@ class Interrupted(Exception):
 
 def demo(args: argparse.Namespace) -> int:
     _say(args, "rnnkit demo: an LSTM forecasts tomorrow's maximum temperature in Seattle (vega_datasets),\n"
-               "scored on the last 15% of days beside the naive and seasonal-naive forecasts.\n")
+               "scored on the last 15% of days beside the naive, seasonal-naive, ridge AR and AR + Fourier\n"
+               "forecasts (the LSTM corrects the AR + Fourier forecast).\n")
     config = DEMO_CONFIG if args.seed is None else dataclasses.replace(DEMO_CONFIG, seed=args.seed)
     from rnnkit.tasks.runs import start_run
 

@@ -116,6 +116,7 @@ def _scores(model: float, seasonal: float | None) -> dict:
 def test_verdict_compares_with_the_best_baseline_and_names_a_missing_one():
     full = verdict(_scores(0.90, 1.2), model_name="LSTM")
     assert full.startswith("The LSTM beats every baseline: MASE 0.900 vs the best, AR(2) + Fourier(m=12, K=1), 0.950")
+    assert "under 1%" not in full and "under 1%" in verdict(_scores(0.946, 1.2), model_name="LSTM")
     partial = verdict(_scores(0.90, None), model_name="LSTM")
     assert "every baseline" not in partial and "beats every scored baseline" in partial
     assert "not scored: seasonal naive (season unknown (pass --season))" in partial
@@ -141,3 +142,38 @@ def test_season_unknown_in_the_pipeline(tmp_path):
     expected = scores["model"]["mae"] / np.mean(np.abs(y[12 : with_season.spans.train_stop] -
                                                        y[: with_season.spans.train_stop - 12]))
     assert scores["model"]["mase_seasonal"] == pytest.approx(expected)
+
+
+class _Zero:
+    """A model that has learned nothing: every correction is 0."""
+
+    def __init__(self, horizon: int) -> None:
+        self.horizon = horizon
+
+    def predict(self, x, batch_size=256):
+        return np.zeros((len(x), self.horizon), dtype=np.float32)
+
+
+def test_the_model_corrects_its_base_forecast(tmp_path):
+    import dataclasses
+
+    from rnnkit.tasks.forecast.pipeline import base_forecast, model_forecast
+
+    path = tmp_path / "monthly.csv"
+    months = pd.date_range("1990-01-01", periods=300, freq="MS")
+    pd.DataFrame({"month": months.strftime("%Y-%m-%d"), "y": seasonal_series(n=300)}).to_csv(path, index=False)
+    problem = prepare_forecast(ForecastConfig(data=str(path), target="y", time_column="month", lookback=12, horizon=3))
+    ar = fit_classical(problem).ar_fourier
+    test = problem.origins("test")
+    naive = model_forecast(problem, _Zero(3), test)  # model_base = "naive": the last value
+    np.testing.assert_allclose(naive, np.repeat(problem.target_values[test][:, None], 3, axis=1))
+    based = dataclasses.replace(problem, base_model=ar)
+    t = np.arange(300, dtype=np.float64)  # monthly steps: month numbers since 1970, shifted
+    t = t + (1990 - 1970) * 12
+    np.testing.assert_allclose(model_forecast(based, _Zero(3), test), ar.forecast(problem.target_values, t, test,
+                                                                                 horizon=3))
+    _, y = forecast_windows(based, test)  # training targets: the scaled error of the base forecast
+    actual = problem.target_values[test[:, None] + np.arange(1, 4)]
+    np.testing.assert_allclose(y, (actual - base_forecast(based, test)) / problem.target_std, rtol=1e-5, atol=1e-6)
+    last = np.array([299])  # past the end of the data: the base still forecasts (predict ahead)
+    assert np.isfinite(base_forecast(based, last)).all()

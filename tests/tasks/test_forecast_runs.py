@@ -41,6 +41,8 @@ def test_run_json_records_time_axis_inputs_and_classical_fits(run_folder):
     assert state["time"]["missing_periods"] == 2 and state["time"]["first_missing"] == ["2021-02-10", "2021-02-11"]
     assert state["calendar_columns"] == ["dow_sin", "dow_cos", "doy_sin", "doy_cos"]
     assert state["relative_columns"] == [] and state["classical"]["ar_fourier"]["lags"] >= 1
+    assert state["model_base"] == "ar_fourier"
+    assert any(note.startswith("the model forecasts a correction to the AR(") for note in state["notes"])
     metrics = json.loads((folder / "metrics.json").read_text())["test"]
     assert {"ridge", "ar_fourier", "labels", "unscored"} <= set(metrics)
     assert metrics["mase_seasonal_lag"] == 7 and "mase_seasonal" in metrics["ar_fourier"]
@@ -75,7 +77,7 @@ def test_runs_saved_before_these_keys_still_evaluate(run_folder, tmp_path):
     original = state_path.read_text()
     try:
         state = json.loads(original)
-        for key in ("relative_columns", "classical", "input_range", "calendar_columns", "time"):
+        for key in ("relative_columns", "classical", "input_range", "calendar_columns", "time", "model_base"):
             state.pop(key)
         state_path.write_text(json.dumps(state))
         scores, _, _ = evaluate_forecast_run(open_run(folder))  # classical baselines refitted on the train span

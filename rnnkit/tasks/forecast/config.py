@@ -7,9 +7,10 @@ from typing import Literal
 
 from rnnkit.tasks._config import ConfigError, Fill, ModelKind, check_training_ranges
 
-__all__ = ["ForecastConfig", "InputMode"]
+__all__ = ["ForecastConfig", "InputMode", "ModelBase"]
 
 InputMode = Literal["auto", "relative", "absolute"]
+ModelBase = Literal["ar_fourier", "naive"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +31,7 @@ class ForecastConfig:
     val_fraction: float = 0.15  # chronological split: train | validation | test
     test_fraction: float = 0.15
     model: ModelKind = "lstm"
+    model_base: ModelBase = "ar_fourier"  # the model forecasts a correction to this baseline (naive: the last value)
     units: int = 32
     layers: int = 1
     dropout: float = 0.0

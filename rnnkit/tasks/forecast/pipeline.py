@@ -5,14 +5,18 @@
     >>> result.metrics["test"]["model"]["mase"], result.metrics["test"]["naive"]["mase"]
 
 The model reads `lookback` steps of the scaled inputs (target first, then covariates, then
-calendar sin/cos) and predicts the change of the target over the next `horizon` steps relative
-to its last observed value, in units of the target's training standard deviation:
-    ŷ_{t+k} = y_t + std_y · f(x_{t-lookback+1..t})_k
-A model that learns nothing therefore falls back to the naive forecast instead of to the mean.
+calendar sin/cos) and predicts a correction to a base forecast b over the next `horizon` steps,
+in units of the target's training standard deviation:
+    ŷ_{t+k} = b_{t+k|t} + std_y · f(x_{t-lookback+1..t})_k
+b is the AR(p) + Fourier forecast from origin t (`model_base = "ar_fourier"`, the default; fitted on
+the training span, see classical.py) or the last observed value y_t (`"naive"`). A model that learns
+nothing therefore falls back to that baseline instead of to the mean; the table still scores the
+baseline itself beside the model, so the model must add something to win.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,8 +52,10 @@ __all__ = [
     "CALENDAR_COLUMNS",
     "ForecastProblem",
     "ForecastResult",
-    "forecast_inputs",
+    "base_forecast",
+    "baseline_forecasts",
     "fit_classical",
+    "forecast_inputs",
     "forecast_windows",
     "load_forecast_data",
     "load_forecast_series",
@@ -58,7 +64,6 @@ __all__ = [
     "score_forecasts",
     "train_forecaster",
 ]
-
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +82,7 @@ class ForecastProblem:
     time: TimeAxis = TimeAxis(kind="rows")
     calendar: tuple[str, ...] = ()  # the calendar columns among input_columns
     relative_columns: tuple[str, ...] = ()  # data columns fed window-relative (see forecast/inputs.py)
+    base_model: AutoRegFourier | None = None  # the forecast the model corrects; None: the last value
     notes: tuple[str, ...] = ()  # how the time column was read and the inputs were chosen
 
     @property
@@ -104,7 +110,7 @@ class ForecastResult:
     problem: ForecastProblem
     model: Any
     history: dict[str, list[float]]
-    metrics: dict[str, Any]  # {"test": {"model": {...}, "naive": {...}, "seasonal_naive": {...}}, "val": ...}
+    metrics: dict[str, Any]  # {"test": {"model": {...}, "naive": {...}, ..., "labels": ...}, "val": ...}
     test_origins: np.ndarray
     test_forecast: np.ndarray  # (N, horizon), original units
     notes: list[str] = field(default_factory=list)
@@ -217,25 +223,36 @@ def forecast_inputs(problem: ForecastProblem, origins: np.ndarray) -> np.ndarray
     return relative_windows(input_windows(scaled, origins, lookback=problem.lookback), problem.relative_mask)
 
 
+def base_forecast(problem: ForecastProblem, origins: np.ndarray) -> np.ndarray:
+    """b (N, H): the forecast the model corrects, from each origin's own history (also past the data's end)."""
+    y, H = problem.target_values, problem.horizon
+    if problem.base_model is None:
+        return np.repeat(y[origins][:, None], H, axis=1)
+    t = step_numbers(problem.series.frame.index, problem.time.frequency)
+    t = np.concatenate([t, t[-1] + np.arange(1, H + 1)])  # regular steps: the times of the next H rows
+    return problem.base_model.forecast(y, t, origins, horizon=H)
+
+
 def forecast_windows(problem: ForecastProblem, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs x (N, lookback, I) and training targets: scaled change of y over the horizon (N, H)."""
+    """Model inputs x (N, lookback, I) and training targets (N, H): (y_{t+k} - b_{t+k|t}) / std_y."""
     x = forecast_inputs(problem, origins)
     y = problem.target_values
     steps = np.arange(1, problem.horizon + 1)
     future = y[origins[:, None] + steps[None, :]]  # (N, H)
-    target = (future - y[origins][:, None]) / problem.target_std  # (N, H)
+    target = (future - base_forecast(problem, origins)) / problem.target_std  # (N, H)
     return x, target.astype(np.float32)
 
 
 def model_forecast(problem: ForecastProblem, model: Any, origins: np.ndarray) -> np.ndarray:
-    """(N, horizon) forecasts in original units."""
+    """(N, horizon) forecasts in original units: the base forecast plus the model's scaled correction."""
     x = forecast_inputs(problem, origins)
     change = np.asarray(model.predict(x, batch_size=256), dtype=np.float64).reshape(len(origins), problem.horizon)
-    return problem.target_values[origins][:, None] + problem.target_std * change
+    return base_forecast(problem, origins) + problem.target_std * change
 
 
 def fit_classical(problem: ForecastProblem) -> ClassicalBaselines:
     """The ridge and AR + Fourier baselines, fitted on the training span (the ridge's λ on validation)."""
+    problem = dataclasses.replace(problem, base_model=None)  # the ridge learns the change from the last value
     train_origins, val_origins = problem.origins("train"), problem.origins("val")
     x_train, y_train = forecast_windows(problem, train_origins)
     validation = forecast_windows(problem, val_origins) if val_origins.size else None
@@ -327,6 +344,10 @@ def train_forecaster(config: ForecastConfig, *, series: TimeSeriesData | None = 
     import rnnkit
 
     problem = prepare_forecast(config, series)
+    classical = fit_classical(problem)
+    if config.model_base == "ar_fourier" and classical.ar_fourier is not None:
+        problem = dataclasses.replace(problem, base_model=classical.ar_fourier, notes=(
+            *problem.notes, f"the model forecasts a correction to the {classical.ar_fourier.name} forecast"))
     rnnkit.set_seed(config.seed)
     train_origins, val_origins, test_origins = (problem.origins(s) for s in ("train", "val", "test"))
     x_train, y_train = forecast_windows(problem, train_origins)
@@ -338,7 +359,6 @@ def train_forecaster(config: ForecastConfig, *, series: TimeSeriesData | None = 
                                  epochs=config.epochs, batch_size=config.batch_size, patience=config.patience,
                                  seed=config.seed, validation=validation, verbose=verbose,
                                  backup_dir=backup_dir)
-    classical = fit_classical(problem)
     metrics: dict[str, Any] = {}
     if val_origins.size:
         metrics["val"], _ = score_forecasts(problem, val_origins, model_forecast(problem, model, val_origins),

@@ -70,6 +70,7 @@ def save_forecast_run(result: ForecastResult, out: str | Path | None = None, *, 
                       "test": problem.spans.length - problem.spans.val_stop},
              "time": problem.time.to_dict(), "calendar_columns": list(problem.calendar),
              "relative_columns": list(problem.relative_columns),
+             "model_base": "ar_fourier" if problem.base_model is not None else "naive",
              "classical": result.classical.to_dict() if result.classical else None,
              "input_range": result.input_range.to_dict() if result.input_range else None,
              "notes": result.notes}
@@ -102,6 +103,9 @@ def _problem_for_run(run: RunFolder, data: str | None) -> ForecastProblem:
         raise DataError("this model reads calendar inputs; give the data's date column with --time-column")
     relative = tuple(run.state.get("relative_columns", ()))  # runs before --inputs fed every column absolute
     problem = prepare_forecast(config, series, axis=axis, calendar=derived, relative=relative)
+    if run.state.get("model_base") == "ar_fourier":  # runs before model_base corrected the last value
+        base = ClassicalBaselines.from_dict(run.state["classical"]).ar_fourier
+        problem = dataclasses.replace(problem, base_model=base)
     if list(problem.input_columns) != saved:
         raise DataError(f"{series.name}: the model reads columns {saved}; this data gives {list(problem.input_columns)}")
     return dataclasses.replace(problem, scaler=Standardizer.from_dict(run.state["scaler"]))
