@@ -1,12 +1,24 @@
-"""Real datasets bundled in installed packages, and users' CSV/Parquet files.
+"""Real datasets bundled in installed packages, datasets fetched from their sources, and users' CSV/Parquet files.
 
     >>> from rnnkit.data import load_dataset, list_datasets
     >>> weather = load_dataset("seattle_weather")      # TimeSeriesData
     >>> vowels = load_dataset("japanese_vowels")       # SequenceData (needs `pip install aeon`)
+    >>> text = load_text("tiny_shakespeare")           # fetched into $RNNKIT_DATA_DIR (or from $RNNKIT_DATA_MIRROR)
 """
 
 from rnnkit.data._errors import DataError, MissingProviderError
 from rnnkit.data.bundled import DatasetInfo, dataset_names, list_datasets, load_dataset
+from rnnkit.data.fetch import CacheStatus, FetchError, cache_status, data_dir, data_mirror, fetch
+from rnnkit.data.remote import (
+    RemoteDataset,
+    RemoteFile,
+    register_remote_dataset,
+    remote_dataset,
+    remote_dataset_names,
+    remote_datasets,
+    unregister_remote_dataset,
+)
+from rnnkit.data.remote_loaders import SpokenDigit, fsdd_files, load_parallel, load_text
 from rnnkit.data.sequence_table import load_sequence_table
 from rnnkit.data.table import (
     FILL_METHODS,
@@ -21,21 +33,38 @@ from rnnkit.training.sequences import BucketBatchSampler, pad_collate, pad_seque
 
 __all__ = [
     "BucketBatchSampler",
+    "CacheStatus",
     "FILL_METHODS",
     "DataError",
     "DatasetInfo",
+    "FetchError",
     "FillMethod",
     "MissingProviderError",
+    "RemoteDataset",
+    "RemoteFile",
     "SequenceData",
+    "SpokenDigit",
     "TimeSeriesData",
+    "cache_status",
     "check_numeric",
+    "data_dir",
+    "data_mirror",
     "dataset_names",
+    "fetch",
+    "fsdd_files",
     "list_datasets",
     "load_dataset",
+    "load_parallel",
     "load_sequence_table",
     "load_series_table",
+    "load_text",
     "pad_collate",
     "pad_sequences",
     "read_table",
     "read_ts_file",
+    "register_remote_dataset",
+    "remote_dataset",
+    "remote_dataset_names",
+    "remote_datasets",
+    "unregister_remote_dataset",
 ]
