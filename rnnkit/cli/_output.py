@@ -67,14 +67,30 @@ def classification_table(report: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def datasets_table(infos: list[Any]) -> str:
-    rows = [f"{'name':<17}{'task':<10}{'available':<11}source"]
+def datasets_table(infos: list[Any], *, remote: list[tuple[Any, Any]] = (), cache: Any = None,
+                   mirror: str | None = None) -> str:
+    """The bundled datasets (`infos`: DatasetInfo), then the remote ones (`remote`: (RemoteDataset,
+    CacheStatus) pairs) with their licence, size and how much of each is in the `cache` folder."""
+    width = max(17, *(len(info.name) + 2 for info in infos), *(len(dataset.name) + 2 for dataset, _ in remote))
+    rows = [f"{'name':<{width}}{'task':<10}{'available':<11}source"]
     for info in infos:
         if info.available:
             status, source = "yes", f"{info.provider} (installed)"
         else:
             status, source = "no", f"pip install {info.providers[0]}"
-        rows.append(f"{info.name:<17}{info.task:<10}{status:<11}{source}")
-        rows.append(f"{'':<17}{info.description}")
+        rows.append(f"{info.name:<{width}}{info.task:<10}{status:<11}{source}")
+        rows.append(f"{'':<{width}}{info.description}")
     rows.append("Any .csv/.parquet file works too: rnnkit train --data FILE --target COLUMN ...")
+    if remote:
+        rows += ["", f"Fetched from their sources into the cache {cache} (set by $RNNKIT_DATA_DIR); mirror: "
+                 + (f"{mirror} ($RNNKIT_DATA_MIRROR)" if mirror else "none ($RNNKIT_DATA_MIRROR is unset)"),
+                 f"{'name':<{width}}{'kind':<10}{'size':>9}  {'cached':<13}licence"]
+        for dataset, status in remote:
+            cached = ("yes" if status.complete else "no" if not status.cached_files
+                      else f"{status.cached_files}/{status.total_files} files")
+            rows.append(f"{dataset.name:<{width}}{dataset.kind:<10}{dataset.size / 1e6:>6.1f} MB  {cached:<13}"
+                        f"{dataset.licence}")
+            rows.append(f"{'':<{width}}{dataset.description}")
+        rows.append('Fetch one ahead of time (or on an offline machine, with a mirror): '
+                    'python -c "import rnnkit.data as d; d.fetch(\'NAME\')"')
     return "\n".join(rows)

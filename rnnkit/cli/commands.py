@@ -292,7 +292,8 @@ def _write_csv(frame: Any, path: Path) -> None:
 
 
 def datasets(args: argparse.Namespace) -> int:
-    from rnnkit.data import list_datasets
+    from rnnkit.data import cache_status, data_dir, data_mirror, list_datasets, remote_datasets
 
-    print(datasets_table(list_datasets()))
+    remote = [(dataset, cache_status(dataset)) for dataset in remote_datasets()]
+    print(datasets_table(list_datasets(), remote=remote, cache=data_dir(), mirror=data_mirror()))
     return 0
