@@ -3,6 +3,7 @@
     >>> from rnnkit.data import load_dataset, list_datasets
     >>> weather = load_dataset("seattle_weather")      # TimeSeriesData
     >>> vowels = load_dataset("japanese_vowels")       # SequenceData (needs `pip install aeon`)
+    >>> tok = WordTokenizer().fit(texts)               # a tokenizer (rnnkit.data.text)
     >>> text = load_text("tiny_shakespeare")           # fetched into $RNNKIT_DATA_DIR (or from $RNNKIT_DATA_MIRROR)
 """
 
@@ -27,12 +28,15 @@ from rnnkit.data.table import (
     load_series_table,
     read_table,
 )
+from rnnkit.data.text import BPETokenizer, CharTokenizer, SpecialTokens, Tokenizer, WordTokenizer
 from rnnkit.data.ts_format import read_ts_file
 from rnnkit.data.types import SequenceData, TimeSeriesData
 from rnnkit.training.sequences import BucketBatchSampler, pad_collate, pad_sequences
 
 __all__ = [
+    "BPETokenizer",
     "BucketBatchSampler",
+    "CharTokenizer",
     "CacheStatus",
     "FILL_METHODS",
     "DataError",
@@ -43,8 +47,11 @@ __all__ = [
     "RemoteDataset",
     "RemoteFile",
     "SequenceData",
+    "SpecialTokens",
     "SpokenDigit",
     "TimeSeriesData",
+    "Tokenizer",
+    "WordTokenizer",
     "cache_status",
     "check_numeric",
     "data_dir",
