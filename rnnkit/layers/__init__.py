@@ -5,6 +5,8 @@ wrappers ``Bidirectional``, ``TimeDistributed``; core ``Dense``, ``Embedding``, 
 pooling ``MaxPooling1D``, ``AveragePooling1D``, ``GlobalMaxPooling1D``, ``GlobalAveragePooling1D``;
 ``Masking``, ``LayerNormalization``, ``Flatten``, ``Reshape``. Several inputs (for subclassed models,
 not ``Sequential``): ``Concatenate``, ``Attention``, ``AdditiveAttention``, ``MultiHeadAttention``.
+Text: ``TextVectorization`` (raw strings → ids or a bag of tokens, Keras' layer; or around an
+``rnnkit.data.text`` tokenizer), whose config carries its vocabulary.
 
 Padded batches travel as ``lengths`` (B,) between layers (``Layer.propagate``); a layer called directly
 takes ``lengths=`` or a prefix ``mask=`` (B, T). See each module's docstring for its equations.
@@ -26,6 +28,7 @@ from rnnkit.layers.normalization import LayerNormalization
 from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
 from rnnkit.layers.recurrent import GRU, LSTM, LayerNormGRU, LayerNormLSTM, SimpleRNN
 from rnnkit.layers.reshaping import Flatten, Reshape
+from rnnkit.layers.text_vectorization import TextVectorization
 from rnnkit.layers.time_distributed import TimeDistributed
 from rnnkit.layers.wrappers import Bidirectional
 
@@ -33,6 +36,7 @@ _CLASSES = (
     SimpleRNN, LSTM, GRU, LayerNormLSTM, LayerNormGRU, Bidirectional, TimeDistributed,
     Dense, Embedding, Dropout, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D,
     Masking, LayerNormalization, Flatten, Reshape, Concatenate, Attention, AdditiveAttention, MultiHeadAttention,
+    TextVectorization,
 )
 
 __all__ = [
@@ -40,7 +44,7 @@ __all__ = [
     "SimpleRNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "Bidirectional", "TimeDistributed",
     "Dense", "Embedding", "Dropout", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",
     "GlobalAveragePooling1D", "Masking", "LayerNormalization", "Flatten", "Reshape",
-    "Concatenate", "Attention", "AdditiveAttention", "MultiHeadAttention",
+    "Concatenate", "Attention", "AdditiveAttention", "MultiHeadAttention", "TextVectorization",
     "serialize", "deserialize",
 ]
 
