@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["classification_table", "datasets_table", "forecast_table", "verdict"]
+__all__ = ["classification_table", "classification_verdict", "datasets_table", "forecast_table", "verdict"]
 
 _NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "ridge": "ridge AR",
           "ar_fourier": "AR + Fourier"}
@@ -58,13 +58,40 @@ def verdict(scores: dict[str, Any], *, model_name: str) -> str:
             f"lookback.{advice}")
 
 
-def classification_table(report: dict[str, Any]) -> str:
+def classification_table(report: dict[str, Any], *, model_name: str = "model") -> str:
     rows = [f"{'class':<16}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}"]
     for name, values in report["per_class"].items():
         rows.append(f"{name:<16}{values['precision']:>10.3f}{values['recall']:>8.3f}{values['f1']:>8.3f}"
                     f"{values['support']:>9d}")
     rows.append(f"accuracy {report['accuracy']:.4f} on {report['samples']} test sequences")
+    baselines = report.get("baselines")
+    if baselines:
+        rows.append("beside it, 1-nearest-neighbour on the training sequences (same test sequences):")
+        for entry in sorted(baselines.values(), key=lambda e: e["method"]):
+            if entry.get("accuracy") is None:
+                rows.append(f"  {entry['method']:<24}not run: {entry.get('skipped', '')}")
+                continue
+            extra = "; ".join(x for x in (f"{entry['seconds']:.1f} s" if "seconds" in entry else "", entry.get("note", "")) if x)
+            rows.append(f"  {entry['method']:<24}accuracy {entry['accuracy']:.4f}" + (f"  ({extra})" if extra else ""))
+        rows.append(classification_verdict(report, model_name=model_name))
     return "\n".join(rows)
+
+
+def classification_verdict(report: dict[str, Any], *, model_name: str = "model") -> str:
+    """One line: does the model beat the best 1-NN baseline on the test sequences?"""
+    scored = [e for e in report["baselines"].values() if e.get("accuracy") is not None]
+    best = max(scored, key=lambda e: e["accuracy"])
+    model = report["accuracy"]
+    supports = [v["support"] for v in report["per_class"].values()]
+    majority = max(supports) / report["samples"] if supports and report["samples"] else 0.0
+    if model <= majority:
+        return (f"The {model_name} is no better than always answering the most frequent class (accuracy {model:.4f} "
+                f"vs {majority:.4f}); {best['method']} reaches {best['accuracy']:.4f}. Use the baseline, or try "
+                f"--model gru, more --epochs or more training sequences.")
+    if model > best["accuracy"]:
+        return f"The {model_name} beats every baseline: accuracy {model:.4f} vs {best['method']} {best['accuracy']:.4f}."
+    return (f"The {model_name} does NOT beat {best['method']} (accuracy {model:.4f} vs {best['accuracy']:.4f}). "
+            f"Use the baseline, or try --model gru, more --epochs or more training sequences.")
 
 
 def datasets_table(infos: list[Any], *, remote: list[tuple[Any, Any]] = (), cache: Any = None,

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.data import DataError, SequenceData
+from rnnkit.data.sequence_table import sequence_ids
 from rnnkit.tasks.classify.pipeline import (
     ClassifyResult,
     classification_report,
@@ -28,7 +29,9 @@ __all__ = ["evaluate_classify_run", "predict_classify_run", "save_classify_run"]
 
 def _predictions_frame(data: SequenceData, predicted: np.ndarray, probabilities: np.ndarray | None,
                        labels: np.ndarray | None) -> pd.DataFrame:
-    frame = pd.DataFrame({"sequence": np.arange(len(predicted)),
+    """One row per test sequence; `sequence` is its id in the user's file (the id column's value, or
+    for a .ts file or a bundled dataset the case index in the test file, counting from 0)."""
+    frame = pd.DataFrame({"sequence": sequence_ids(data, "test"),
                           "length": [len(s) for s in data.test_sequences],
                           "predicted": [data.class_names[k] for k in predicted]})
     if labels is not None:
@@ -66,7 +69,7 @@ def _data_for_run(run: RunFolder, data: str | None, *, labels_required: bool = T
     config: ClassifyConfig = run.config
     class_names = tuple(run.state["class_names"])
     if data is not None:
-        config = dataclasses.replace(config, data=data)
+        config = dataclasses.replace(config, data=data, test_data=None)
     # a new file is all "test"; the run's own data keeps its own split
     sequences = load_sequences(config, class_names=class_names, test_fraction=0.0 if data is not None else None,
                                labels_required=labels_required)
