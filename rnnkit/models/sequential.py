@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -104,7 +105,7 @@ class Sequential(Model):
             raise ValueError("Sequential: a Sequential model takes one input; got a "
                              f"{type(x).__name__} of inputs. Subclass rnnkit.Model for several inputs.")
         if not self.built:
-            self.build(tuple(x.shape[1:]))
+            self.build(tuple(x.shape[1:]) if isinstance(x, (Tensor, np.ndarray)) else ())
 
     def check_input_shape(self, input_shape: tuple) -> None:
         if not self.layers:
@@ -115,6 +116,8 @@ class Sequential(Model):
         return bool(self.layers) and isinstance(self.layers[0], Embedding)
 
     def input_kind(self) -> str:
+        if self.layers and callable(getattr(self.layers[0], "vectorize", None)):
+            return "text"  # a TextVectorization first layer reads raw strings
         return "ids" if self.expects_ids() else "features"
 
     def expects_sequences(self) -> bool:
@@ -143,7 +146,7 @@ class Sequential(Model):
         """Output and the lengths that still apply to it (for a sequence output of a padded batch)."""
         if not self.layers:
             raise ValueError("Sequential: the model has no layers; add some with add() or Sequential([...]).")
-        if x.is_floating_point() and x.dtype != torch.float32 and not self.expects_ids():
+        if isinstance(x, Tensor) and x.is_floating_point() and x.dtype != torch.float32 and not self.expects_ids():
             x = x.float()
         for layer in self.layers:
             x, lengths = layer.propagate(x, lengths)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.training.structure import first_leaf, flatten, is_structure, keys_of, map_structure, to_device
+from rnnkit.training.structure import count, flatten, is_structure, keys_of, map_structure, to_device
 
 __all__ = ["Dataset", "Batch", "to_dataset", "split_validation", "sequence_mask", "class_weights_for",
            "convert_leaf", "check_sample_weight"]
@@ -39,7 +39,7 @@ class Batch:
 
     @property
     def size(self) -> int:
-        return int(first_leaf(self.x).shape[0])
+        return count(self.x)
 
     def to(self, device: torch.device | None) -> Batch:
         """x, y and weights on ``device``; lengths stay on the CPU, as the core wants them."""
@@ -59,11 +59,15 @@ class Dataset:
     sample_weight: Tensor | None = field(default=None)
 
     def __len__(self) -> int:
-        return int(first_leaf(self.x).shape[0])
+        return count(self.x)
 
     def take(self, index: Tensor, device: torch.device | None = None) -> Batch:
-        """Samples ``index``, with x, y and weights on ``device`` (lengths stay on the CPU)."""
-        cut = lambda value: None if value is None else map_structure(lambda t: t[index], value)  # noqa: E731
+        """Samples ``index``, with x, y and weights on ``device`` (lengths stay on the CPU; raw texts are a
+        NumPy array of str, for a model whose first layer vectorises them)."""
+        def pick(t: Any) -> Any:
+            return t[index.numpy()] if isinstance(t, np.ndarray) else t[index]
+
+        cut = lambda value: None if value is None else map_structure(pick, value)  # noqa: E731
         batch = Batch(cut(self.x), cut(self.y), None if self.lengths is None else self.lengths[index],
                       None if self.sample_weight is None else self.sample_weight[index])
         return batch.to(device)
@@ -76,7 +80,7 @@ class Dataset:
     def num_batches(self, batch_size: int) -> int:
         return math.ceil(len(self) / batch_size)
 
-    def slice(self, part: slice) -> Dataset:
+    def slice(self, part: slice) -> Dataset:  # noqa: A003 - the Dataset's own slice
         cut = lambda value: None if value is None else map_structure(lambda t: t[part], value)  # noqa: E731
         return Dataset(cut(self.x), cut(self.y), None if self.lengths is None else self.lengths[part],
                        None if self.sample_weight is None else self.sample_weight[part])
@@ -118,7 +122,9 @@ def _named(value: Any, what: str) -> Any:
     return value
 
 
-def _convert_x(leaf: Any, model: Any, what: str, *, ragged: bool) -> tuple[Tensor, Tensor | None]:
+def _convert_x(leaf: Any, model: Any, what: str, *, ragged: bool) -> tuple[Any, Tensor | None]:
+    if model.input_kind() == "text":
+        return _texts(leaf, what), None
     array, lengths = _as_array(leaf, what, allow_ragged=ragged)
     if array.ndim == 0:
         raise ValueError(f"{what} must be an array of samples; got a single number {array.item()!r}.")
@@ -136,6 +142,23 @@ def _convert_x(leaf: Any, model: Any, what: str, *, ragged: bool) -> tuple[Tenso
             "For one feature per sample use x[:, None]."
         )
     return convert_leaf(array, what, kind=model.input_kind(), float_dtype=model.float_dtype()), lengths
+
+
+def _texts(leaf: Any, what: str) -> np.ndarray:
+    """Raw texts for a model that vectorises them itself: a (N,) NumPy array of str."""
+    if isinstance(leaf, Tensor) or isinstance(leaf, str):
+        raise TypeError(f"{what} must be a list or array of str (one text per sample) for this model, whose first "
+                        f"layer turns text into ids; got {type(leaf).__name__}.")
+    if hasattr(leaf, "to_numpy") and type(leaf).__module__.startswith("pandas"):
+        leaf = leaf.to_numpy()
+    texts = np.asarray(list(leaf.reshape(len(leaf), -1)[:, 0]) if isinstance(leaf, np.ndarray) and leaf.ndim == 2
+                       else list(leaf), dtype=object)
+    if texts.ndim != 1 or len(texts) == 0:
+        raise ValueError(f"{what} must hold at least one text, as a list of str; got shape {texts.shape}.")
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise TypeError(f"{what}: every sample must be a str for this model; sample {bad} is {type(texts[bad]).__name__}.")
+    return texts
 
 
 def _convert_y(leaf: Any, N: int, x: Any, what: str) -> Tensor:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["is_structure", "flatten", "map_structure", "first_leaf", "keys_of", "pick", "same_keys"]
+__all__ = ["count", "is_structure", "flatten", "map_structure", "first_leaf", "keys_of", "pick", "same_keys"]
 
 
 def is_structure(value: Any) -> bool:
@@ -57,6 +58,14 @@ def first_leaf(value: Any) -> Tensor:
     if not leaves:
         raise ValueError(f"expected a tensor or a tuple/dict of tensors; got {type(value).__name__}")
     return leaves[0]
+
+
+def count(value: Any) -> int:
+    """The number of samples: the first axis of the first leaf (a tensor, or an array of raw texts)."""
+    leaves = [leaf for leaf in flatten(value) if isinstance(leaf, (Tensor, np.ndarray))]
+    if not leaves:
+        raise ValueError(f"expected a tensor or a tuple/dict of tensors; got {type(value).__name__}")
+    return int(leaves[0].shape[0])
 
 
 def same_keys(a: Any, b: Any) -> bool:

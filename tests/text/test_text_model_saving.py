@@ -23,7 +23,7 @@ PROBE = TRAIN + ["an unseen review ☃ with new words", "great", "q"]
 
 
 def run(model: Sequential, texts: list[str]) -> torch.Tensor:
-    """What ``Sequential.forward_with_lengths`` does, minus its tensor-only dtype check (see the xfails below)."""
+    """What ``Sequential.forward_with_lengths`` does."""
     x, lengths = texts, None
     for layer in model.layers:
         x, lengths = layer.propagate(x, lengths)
@@ -101,16 +101,23 @@ def test_a_pipeline_can_vectorize_before_fit():
     assert lengths.tolist() == [len(vectorizer.tokenizer.encode(t)) for t in TRAIN]
 
 
-@pytest.mark.xfail(strict=True, reason="Sequential.forward_with_lengths calls x.is_floating_point() on its input; "
-                   "a list of str needs the one-line guard isinstance(x, Tensor) (rnnkit/models, the lead's)")
 def test_sequential_called_on_raw_text():
     model = MODELS["keras_words"]()
     torch.testing.assert_close(model(PROBE), run(model, PROBE))
 
 
-@pytest.mark.xfail(strict=True, reason="fit/predict's data adapter (rnnkit/training/data.py) converts x to numeric "
-                   "tensors; strings for a TextVectorization first layer need a 'text' input kind (the lead's)")
 def test_predict_on_raw_text():
     model = MODELS["keras_words"]()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     np.testing.assert_allclose(model.predict(np.array(PROBE)), run(model, PROBE).detach().numpy(), rtol=1e-6)
+
+
+def test_fit_and_evaluate_on_raw_text():
+    model = MODELS["keras_words"]()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    labels = np.arange(len(TRAIN)) % 2
+    history = model.fit(TRAIN, labels, epochs=2, batch_size=2, verbose=0, validation_split=0.25)
+    assert len(history.history["loss"]) == 2 and "val_accuracy" in history.history
+    assert np.isfinite(model.evaluate(np.array(TRAIN), labels)[0])
+    with pytest.raises(TypeError, match="sample 1 is int"):
+        model.predict(["fine", 3])
