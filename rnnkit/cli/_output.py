@@ -86,12 +86,13 @@ def classification_verdict(report: dict[str, Any], *, model_name: str = "model")
     majority = max(supports) / report["samples"] if supports and report["samples"] else 0.0
     if model <= majority:
         return (f"The {model_name} is no better than always answering the most frequent class (accuracy {model:.4f} "
-                f"vs {majority:.4f}); {best['method']} reaches {best['accuracy']:.4f}. Use the baseline, or try "
-                f"--model gru, more --epochs or more training sequences.")
+                f"vs {majority:.4f}); {best['method']} reaches {best['accuracy']:.4f}. Use the baseline, or compare "
+                f"settings as docs/results.md does (learning rate, epochs, GRU, bidirectional).")
     if model > best["accuracy"]:
         return f"The {model_name} beats every baseline: accuracy {model:.4f} vs {best['method']} {best['accuracy']:.4f}."
     return (f"The {model_name} does NOT beat {best['method']} (accuracy {model:.4f} vs {best['accuracy']:.4f}). "
-            f"Use the baseline, or try --model gru, more --epochs or more training sequences.")
+            f"Use the baseline, or compare settings as docs/results.md does (learning rate, epochs, GRU, "
+            f"bidirectional).")
 
 
 def datasets_table(infos: list[Any], *, remote: list[tuple[Any, Any]] = (), cache: Any = None,
