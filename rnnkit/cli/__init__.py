@@ -67,7 +67,10 @@ def build_parser() -> Parser:
         command.set_defaults(handler=handler)
 
     datasets = sub.add_parser("datasets", parents=[common], help="list bundled datasets and where they come from",
-                              description="List the bundled real datasets, whether they load here, and what to install.")
+                              description="List the bundled real datasets, whether they load here, and what to install; "
+                              "and the remote ones, with what is cached.")
+    datasets.add_argument("--fetch", default=None, metavar="NAME", help="download a remote dataset into the cache "
+                          "(from $RNNKIT_DATA_MIRROR when set), verifying every file's checksum")
     datasets.set_defaults(handler=commands.datasets)
     return parser
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnnkit.data._errors import install_command
+
 __all__ = ["classification_table", "classification_verdict", "datasets_table", "forecast_table", "verdict"]
 
 _NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "ridge": "ridge AR",
@@ -105,7 +107,7 @@ def datasets_table(infos: list[Any], *, remote: list[tuple[Any, Any]] = (), cach
         if info.available:
             status, source = "yes", f"{info.provider} (installed)"
         else:
-            status, source = "no", f"pip install {info.providers[0]}"
+            status, source = "no", install_command(info.providers[0])
         rows.append(f"{info.name:<{width}}{info.task:<10}{status:<11}{source}")
         rows.append(f"{'':<{width}}{info.description}")
     rows.append("Any .csv/.parquet file works too: rnnkit train --data FILE --target COLUMN ...")
@@ -119,6 +121,5 @@ def datasets_table(infos: list[Any], *, remote: list[tuple[Any, Any]] = (), cach
             rows.append(f"{dataset.name:<{width}}{dataset.kind:<10}{dataset.size / 1e6:>6.1f} MB  {cached:<13}"
                         f"{dataset.licence}")
             rows.append(f"{'':<{width}}{dataset.description}")
-        rows.append('Fetch one ahead of time (or on an offline machine, with a mirror): '
-                    'python -c "import rnnkit.data as d; d.fetch(\'NAME\')"')
+        rows.append("Fetch one ahead of time (or on an offline machine, with a mirror): rnnkit datasets --fetch NAME")
     return "\n".join(rows)

@@ -292,8 +292,12 @@ def _write_csv(frame: Any, path: Path) -> None:
 
 
 def datasets(args: argparse.Namespace) -> int:
-    from rnnkit.data import cache_status, data_dir, data_mirror, list_datasets, remote_datasets
+    from rnnkit.data import cache_status, data_dir, data_mirror, fetch, list_datasets, remote_datasets
 
+    if args.fetch is not None:
+        folder = fetch(args.fetch, quiet=args.quiet)
+        print(f"{args.fetch}: verified in {folder}")
+        return 0
     remote = [(dataset, cache_status(dataset)) for dataset in remote_datasets()]
     print(datasets_table(list_datasets(), remote=remote, cache=data_dir(), mirror=data_mirror()))
     return 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
+
+import pytest
 
 from rnnkit.cli import main
 from rnnkit.data import RemoteDataset, RemoteFile, fetch, register_remote_dataset, unregister_remote_dataset
@@ -31,3 +34,17 @@ def test_datasets_lists_remote_sets_and_the_cache(tmp_path, monkeypatch, capsys)
                                 "text)"] for line in lines)
     assert any(line.split()[:2] == ["fsdd", "audio"] and line.endswith("CC BY-SA 4.0") for line in lines)
     assert any(line.split() == ["cli_test", "other", "0.0", "MB", "1/2", "files", "CC0"] for line in lines)
+
+
+def test_datasets_fetch_downloads_one_set(tmp_path, monkeypatch, capsys):
+    from rnnkit.cli import main
+
+    mirror = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+    if not (mirror / "tinyshakespeare" / "input.txt").is_file():
+        pytest.skip(f"the shared mirror is not at {mirror}")
+    monkeypatch.setenv("RNNKIT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RNNKIT_DATA_MIRROR", str(mirror))
+    assert main(["datasets", "--fetch", "tiny_shakespeare", "-q"]) == 0
+    assert (tmp_path / "tinyshakespeare" / "input.txt").stat().st_size == 1115394
+    assert main(["datasets", "--fetch", "no_such_set"]) == 2
+    assert "unknown remote dataset 'no_such_set'" in capsys.readouterr().err
