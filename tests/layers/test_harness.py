@@ -24,7 +24,8 @@ def ids(cases):
 
 def test_every_registered_layer_has_a_case():
     covered = {type(case.make()).__name__ for case in CASES}
-    assert set(REGISTRY) <= covered, f"no harness case for {sorted(set(REGISTRY) - covered)}"
+    string_input = {"TextVectorization"}  # takes raw strings, not tensors: tested in tests/text/
+    assert set(REGISTRY) - string_input <= covered, f"no harness case for {sorted(set(REGISTRY) - string_input - covered)}"
     public = set(rnnkit.layers.__all__) - {"Layer", "MultiInputLayer", "serialize", "deserialize"}
     assert public == set(REGISTRY)  # every public layer can be saved
 
