@@ -1,5 +1,5 @@
 """Build (once) and load the C++ kernels: the step loops in ``rnn_kernels.cpp`` and the streaming steps in
-``stream_kernels.cpp`` (one shared library; the headers ``rnn_math.h``, ``rnn_blas.h`` and ``pool.h`` are shared).
+``stream_kernels.cpp`` (one shared library; the headers ``rnn_math.h``, ``rnn_blas.h``, ``pool.h`` and ``denormals.h`` are shared).
 
 The shared library is built with ``torch.utils.cpp_extension.load`` into a user cache directory,
 ``$RNNKIT_CACHE_DIR`` or ``$XDG_CACHE_HOME/rnnkit`` (default ``~/.cache/rnnkit``), in a folder named by a
@@ -8,6 +8,13 @@ reused where it was made for. A warm cache imports the ``.so`` directly (no ninj
 read-only cache costs a fresh build in a temporary folder (~30-40 s), never an error. If the build fails
 (no compiler, no ninja, ...) ``load()`` returns False once, logs one note, and the callers fall back to
 the pure-PyTorch kernels.
+
+``RNNKIT_MARCH`` picks the instruction set the C++ is built for (``-march=...``): ``native`` (default: every
+instruction this CPU has) or a portable target such as ``x86-64-v2`` / ``x86-64-v3``, so one machine can build
+and test the code another CPU would run (float32 rounding differs with FMA contraction and vector width). The
+value is part of the flags and so of the cache key; a value the compiler rejects, or a target with
+instructions this CPU lacks (it would die of an illegal instruction), is refused with a note naming it, and
+the PyTorch kernels run instead.
 
 ``RNNKIT_DISABLE_COMPILED=1`` skips the build entirely (the fallback path, for tests).
 """
@@ -19,6 +26,8 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import threading
@@ -26,12 +35,12 @@ import warnings
 
 import torch
 
-__all__ = ["load", "is_available", "ops", "module", "build_error"]
+__all__ = ["load", "is_available", "ops", "module", "build_error", "march"]
 
 _log = logging.getLogger("rnnkit.kernels.compiled")
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _SOURCES = [os.path.join(_HERE, name) for name in ("rnn_kernels.cpp", "stream_kernels.cpp")]
-_HEADERS = [os.path.join(_HERE, name) for name in ("rnn_math.h", "rnn_blas.h", "pool.h")]
+_HEADERS = [os.path.join(_HERE, name) for name in ("rnn_math.h", "rnn_blas.h", "pool.h", "denormals.h")]
 _lock = threading.Lock()
 _state: dict = {"loaded": None, "error": None, "module": None}
 
@@ -55,8 +64,44 @@ def _cpu_signature() -> str:
         return ""
 
 
+_MARCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+def march() -> str:
+    """The ``-march`` target: ``$RNNKIT_MARCH``, default ``native``. Raises ValueError for what is not a
+    target name (the caller turns it into the fallback note)."""
+    value = os.environ.get("RNNKIT_MARCH", "").strip() or "native"
+    if not _MARCH_NAME.fullmatch(value):
+        raise ValueError(f"RNNKIT_MARCH must name one -march target such as native, x86-64-v2 or x86-64-v3; "
+                         f"got {value!r}")
+    return value
+
+
+def _isa_macros(target: str) -> set[str]:
+    """The instruction-set macros (__AVX2__, __FMA__, ...) the compiler defines for -march=target."""
+    from torch.utils.cpp_extension import get_cxx_compiler
+
+    r = subprocess.run([get_cxx_compiler(), f"-march={target}", "-dM", "-E", "-x", "c++", os.devnull],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise ValueError(f"RNNKIT_MARCH={target!r} is not a target the compiler knows: "
+                         f"{(r.stderr.strip().splitlines() or ['?'])[0][:200]}")
+    isa = re.compile(r"#define (__(?:SSE|SSSE|AVX|FMA|F16C|BMI|LZCNT|POPCNT|MOVBE|AMX)\w*__) ")
+    return {m.group(1) for m in isa.finditer(r.stdout)}
+
+
+def _check_target_runs_here(target: str) -> None:
+    """Refuse a target that uses instructions this CPU lacks, before building it (checked once per build)."""
+    if target == "native":
+        return
+    missing = sorted(_isa_macros(target) - _isa_macros("native"))
+    if missing:
+        raise ValueError(f"RNNKIT_MARCH={target!r} uses instructions this CPU lacks ({', '.join(missing)}); "
+                         f"the library would die of an illegal instruction. Pick a lower target or native")
+
+
 def _flags() -> list[str]:
-    flags = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
+    flags = ["-O3", f"-march={march()}", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
     if _has_fortran_blas():
         flags.append("-DRNNKIT_FORTRAN_BLAS")
     return flags
@@ -91,15 +136,22 @@ def _import(name: str, path: str):
     return module
 
 
-def _load():
-    flags = _flags()
+def _library_name(flags: list[str]) -> str:
+    """The build's name and cache folder: a hash of the sources, the flags (the -march target among them),
+    torch and Python, and this CPU's model and flags. A library built for another target or on another CPU
+    has another name, so it is never found, let alone loaded (tests/kernels_fast/test_compiled_kernels.py)."""
     src = []
     for path in _SOURCES + _HEADERS:
         with open(path, "rb") as f:
             src.append(f.read())
     key = hashlib.sha256(b"\0".join([*src, " ".join(flags).encode(), torch.__version__.encode(),
                                      sys.version.encode(), _cpu_signature().encode()])).hexdigest()[:16]
-    name = f"rnnkit_compiled_{key}"
+    return f"rnnkit_compiled_{key}"
+
+
+def _load():
+    flags = _flags()
+    name = _library_name(flags)
     cached = os.path.join(_cache_root(), name, f"{name}.so")
     if os.path.exists(cached):
         try:
@@ -108,6 +160,7 @@ def _load():
             pass   # a broken cached file: rebuild below
     from torch.utils.cpp_extension import load as cpp_load
 
+    _check_target_runs_here(march())
     build_dir = _build_dir(name)
     with warnings.catch_warnings():   # the build's own warnings (compiler version, ...) are not ours to raise
         warnings.simplefilter("ignore")

@@ -25,9 +25,10 @@
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include "denormals.h"
+#include "pool.h"
 #include "rnn_blas.h"
 #include "rnn_math.h"
-#include "pool.h"
 
 #include <cmath>
 #include <cstdint>
@@ -39,6 +40,7 @@ namespace {
 
 using at::Tensor;
 using rnnkit::exp_poly;
+using rnnkit::FlushDenormals;
 using rnnkit::gemm;
 using rnnkit::lerp;
 using rnnkit::pooled_empty;
@@ -46,13 +48,17 @@ using rnnkit::sigmoid;
 using rnnkit::tanh_;
 
 
-// Run fn(b0, b1) over batch slices, one per thread, each for the whole sequence.
+// Run fn(b0, b1) over batch slices, one per thread, each for the whole sequence. Worker threads flush
+// subnormals too (denormals.h: the mode is per thread).
 template <typename F>
 inline void over_batch(int64_t B, const F& fn) {
   if (B < 2 || at::get_num_threads() < 2 || at::in_parallel_region()) {
     fn(0, B);
   } else {
-    at::parallel_for(0, B, 1, fn);
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      FlushDenormals guard;
+      fn(b0, b1);
+    });
   }
 }
 
@@ -1227,19 +1233,22 @@ TORCH_LIBRARY(rnnkit_compiled, m) {
         "Tensor? d, bool reverse) -> Tensor[]");
 }
 
+// Every entry point runs with subnormals flushed on the calling thread, the caller's mode restored after
+// (denormals.h); over_batch does the same on the worker threads.
 TORCH_LIBRARY_IMPL(rnnkit_compiled, CPU, m) {
-  m.impl("project", &project);
-  m.impl("lstm_infer", &lstm_infer);
-  m.impl("gru_infer", &gru_infer);
-  m.impl("elman_infer", &elman_infer);
-  m.impl("lstm_forward", &lstm_forward);
-  m.impl("lstm_backward", &lstm_backward);
-  m.impl("gru_forward", &gru_forward);
-  m.impl("gru_backward", &gru_backward);
-  m.impl("elman_forward", &elman_forward);
-  m.impl("elman_backward", &elman_backward);
-  m.impl("ln_lstm_forward", &ln_lstm_forward);
-  m.impl("ln_lstm_backward", &ln_lstm_backward);
-  m.impl("ln_gru_forward", &ln_gru_forward);
-  m.impl("ln_gru_backward", &ln_gru_backward);
+  using rnnkit::flushed;
+  m.impl("project", &flushed<&project>::call);
+  m.impl("lstm_infer", &flushed<&lstm_infer>::call);
+  m.impl("gru_infer", &flushed<&gru_infer>::call);
+  m.impl("elman_infer", &flushed<&elman_infer>::call);
+  m.impl("lstm_forward", &flushed<&lstm_forward>::call);
+  m.impl("lstm_backward", &flushed<&lstm_backward>::call);
+  m.impl("gru_forward", &flushed<&gru_forward>::call);
+  m.impl("gru_backward", &flushed<&gru_backward>::call);
+  m.impl("elman_forward", &flushed<&elman_forward>::call);
+  m.impl("elman_backward", &flushed<&elman_backward>::call);
+  m.impl("ln_lstm_forward", &flushed<&ln_lstm_forward>::call);
+  m.impl("ln_lstm_backward", &flushed<&ln_lstm_backward>::call);
+  m.impl("ln_gru_forward", &flushed<&ln_gru_forward>::call);
+  m.impl("ln_gru_backward", &flushed<&ln_gru_backward>::call);
 }

@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -36,8 +37,9 @@
 #define RNNKIT_AVX2 1
 #endif
 
-#include "rnn_blas.h"
+#include "denormals.h"
 #include "pool.h"
+#include "rnn_blas.h"
 #include "rnn_math.h"
 
 namespace {
@@ -152,7 +154,10 @@ inline void affine_rows(const T* W, const T* X, const T* b1, const T* b2, int64_
 template <typename F>
 inline void over_units(int64_t H, int64_t macs, const F& fn) {
   if (macs >= kSplitMacs && at::get_num_threads() > 1 && !at::in_parallel_region()) {
-    at::parallel_for(0, (H + 7) / 8, 1, [&](int64_t c0, int64_t c1) { fn(c0 * 8, std::min(c1 * 8, H)); });
+    at::parallel_for(0, (H + 7) / 8, 1, [&](int64_t c0, int64_t c1) {
+      rnnkit::FlushDenormals guard;   // the worker's own MXCSR (denormals.h)
+      fn(c0 * 8, std::min(c1 * 8, H));
+    });
   } else {
     fn(0, H);
   }
@@ -438,6 +443,7 @@ py::object step(int64_t cell, py::handle x_obj, py::handle state, const std::vec
   Tensor y = new_tensor({s.B, s.H}, x);
   Tensor s1[2] = {new_tensor({s.L, s.B, s.H}, x), count == 2 ? new_tensor({s.L, s.B, s.H}, x) : Tensor()};
   // The GIL stays held: the step takes microseconds, less than handing the GIL over and back.
+  rnnkit::KernelScope scope;   // subnormals flushed for the step, the caller's mode back after (denormals.h)
   if (cell == 0) {
     lstm_stack(s, x, s0[0], s0[1], w, update, y, s1[0], s1[1]);
   } else if (cell == 1) {
@@ -463,6 +469,25 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     rnnkit::BufferPool::get().stats(cached, hits, misses);
     return py::make_tuple(cached, hits, misses);
   }, "(cached bytes, buffers reused, buffers newly allocated)");
+  m.def("build_isa", [] {
+    std::vector<std::string> isa;   // what the -march target ($RNNKIT_MARCH) let the compiler use
+#ifdef __SSE4_2__
+    isa.push_back("__SSE4_2__");
+#endif
+#ifdef __AVX__
+    isa.push_back("__AVX__");
+#endif
+#ifdef __AVX2__
+    isa.push_back("__AVX2__");
+#endif
+#ifdef __FMA__
+    isa.push_back("__FMA__");
+#endif
+#ifdef __AVX512F__
+    isa.push_back("__AVX512F__");
+#endif
+    return isa;
+  }, "The vector extensions the library was compiled for (of SSE4.2, AVX, AVX2, FMA, AVX-512F).");
   m.def("step", &step, "One time step of a stack of LSTM (cell 0), GRU (1) or Elman (2) layers, no autograd.",
         py::arg("cell"), py::arg("x"), py::arg("state"), py::arg("weights"), py::arg("num_layers"),
         py::arg("update"), py::arg("relu"));
