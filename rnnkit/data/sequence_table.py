@@ -79,8 +79,9 @@ def read_sequence_file(path: str | Path, *, id_column: str | None = None, label_
         if raw_labels is None and labels_required:
             raise DataError(f"{path.name} has no class labels (@classLabel false); training and evaluation need them")
     else:
+        unlabelled_ok = not labels_required and bool(class_names)
         raw_labels, ids, sequences, channels = _read_long_format(path, id_column, label_column, features, fill,
-                                                                 unlabelled_ok=not labels_required and bool(class_names))
+                                                                 unlabelled_ok=unlabelled_ok)
         declared = ()
     names = tuple(class_names) if class_names else (declared or tuple(sorted(set(raw_labels or []))))
     if raw_labels is None:

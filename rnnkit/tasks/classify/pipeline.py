@@ -70,8 +70,8 @@ def load_sequences(config: ClassifyConfig, *, class_names: tuple[str, ...] | Non
                                  fill=config.fill, labels_required=labels_required)
         train = read(config.data, features=config.features, class_names=class_names)
         if config.test_data is None or test_fraction == 0.0:
-            return split_sequences(train, test_fraction=config.test_fraction if test_fraction is None else test_fraction,
-                                   seed=config.seed)
+            fraction = config.test_fraction if test_fraction is None else test_fraction
+            return split_sequences(train, test_fraction=fraction, seed=config.seed)
         from_table = Path(config.data).suffix.lower() != ".ts"  # a test table reads the training table's columns
         test = read(config.test_data, features=config.features or (train.channel_names if from_table else None))
         return join_train_test(train, test)

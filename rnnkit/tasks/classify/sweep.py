@@ -71,6 +71,10 @@ def run_sweep(settings: dict[str, Any], *, datasets: tuple[str, ...] = DATASETS,
     return records
 
 
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
 def markdown_table(records: list[dict[str, Any]]) -> str:
     """Accuracy per dataset and seed, the mean, and the 1-NN baselines (from the seed that ran them)."""
     seeds = sorted({r["seed"] for r in records})
@@ -80,10 +84,9 @@ def markdown_table(records: list[dict[str, Any]]) -> str:
         runs = {r["seed"]: r for r in records if r["data"] == data}
         accuracies = [runs[s]["accuracy"] for s in seeds if s in runs]
         baselines = next((r["baselines"] for r in runs.values() if r["baselines"]), {})
-        cell = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
-        rows.append(f"| {data} | " + " | ".join(cell(runs[s]["accuracy"]) if s in runs else "-" for s in seeds)
-                    + f" | {sum(accuracies) / len(accuracies):.4f} | {cell(baselines.get('1nn_dtw'))} "
-                    f"| {cell(baselines.get('1nn_euclidean'))} |")
+        rows.append(f"| {data} | " + " | ".join(_cell(runs[s]["accuracy"]) if s in runs else "-" for s in seeds)
+                    + f" | {sum(accuracies) / len(accuracies):.4f} | {_cell(baselines.get('1nn_dtw'))} "
+                    f"| {_cell(baselines.get('1nn_euclidean'))} |")
     return "\n".join(rows)
 
 
