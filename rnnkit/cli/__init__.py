@@ -62,8 +62,14 @@ def build_parser() -> Parser:
                              help="check that the run is of this task")
         command.add_argument("--fill", choices=FILL_METHODS, default=None, help="missing values in --data")
         command.add_argument("--time-column", dest="time_column", default=None, help="date column of --data")
+        command.add_argument("--time-format", dest="time_format", default=None, metavar="FORMAT",
+                             help="strftime format of --data's time column, e.g. %%d/%%m/%%Y (default: ISO dates)")
         command.add_argument("--output", "-o", default=None, help="CSV to write"
                              + (" (default: RUN/predictions.csv)" if name == "predict" else ""))
+        if name == "evaluate":
+            command.add_argument("--span", choices=("test", "all"), default=None,
+                                 help="forecasting: score the test span of the run's split (default on the run's own "
+                                 "data) or every complete window (default with --data)")
         command.set_defaults(handler=handler)
 
     datasets = sub.add_parser("datasets", parents=[common], help="list bundled datasets and where they come from",

@@ -92,10 +92,11 @@ def _train_classify(config: ClassifyConfig, args: argparse.Namespace, folder: Pa
         save_classify_run(result, folder=folder)
     data, metrics = result.data, result.metrics
     _say(args, f"\n{data.name}: {data.num_classes} classes, {data.num_channels} channels, "
-               f"{metrics['train_sequences']} train / {len(data.test_sequences)} test sequences of length "
+               f"{metrics['train_sequences']} train + {metrics['val_sequences']} validation / {len(data.test_sequences)} test "
+               f"sequences of length "
                f"{metrics['test_lengths']['min']}-{metrics['test_lengths']['max']}, trained in "
                f"{time.perf_counter() - start:.0f}s\n")
-    print(classification_table(metrics["test"]))
+    print(classification_table(metrics["test"], model_name=_model_name(config)))
     _say(args, f"\nrun folder: {folder}  (model.rnnkit, metrics.json, confusion_matrix.png, loss.png, config.toml)")
     _say(args, f"repeat it:  rnnkit train --config {folder / 'config.toml'}")
 
@@ -205,11 +206,14 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _task_of(data: str | None) -> str | None:
-    """The task of a bundled dataset, so `rnnkit train --data japanese_vowels` needs no --task."""
-    from rnnkit.data import dataset_names, list_datasets
+    """The task of a bundled dataset (`GunPoint`, `japanese_vowels`, ...) or of a `.ts` file, so they need no --task."""
+    from rnnkit.data import list_datasets
+    from rnnkit.data.bundled import dataset_key
 
-    key = (data or "").strip().lower().replace("-", "_")
-    if key not in dataset_names():
+    if data and data.lower().endswith(".ts"):
+        return "classify"
+    key = dataset_key(data or "")
+    if key is None:
         return None
     return next(info.task for info in list_datasets() if info.name == key)
 
@@ -237,7 +241,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
         scores, notes, frame = evaluate_forecast_run(run, data=args.data, span=getattr(args, "span", None))
         _say(args, f"{run.path}: {name} forecaster; {notes[0]}")
-        if scores["span"] == "all" and hasattr(args, "span"):
+        if scores["span"] == "all" and args.span is None:
             _say(args, "(--span test scores only the test span of the run's split of it)")
         for note in notes[1:]:
             if note.startswith("warning:"):

@@ -26,7 +26,7 @@ class TimeSeriesData:
     frame: pd.DataFrame
     target: str
     features: tuple[str, ...]
-    season: int
+    season: int | None  # None: unknown (no dates and no --season)
     source: str
     description: str = ""
 

