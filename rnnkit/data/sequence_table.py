@@ -112,6 +112,11 @@ def _read_long_format(path: Path, id_column: str | None, label_column: str | Non
         _require_columns(frame, [label_column], source=source, argument="label_column")
     channels = list(features) if features else [c for c in frame.columns if c not in (id_column, label_column)]
     _require_columns(frame, channels, source=source, argument="features")
+    for role, column in (("label", label_column), ("id", id_column)):
+        if column in channels:
+            raise DataError(f"{source}: --features lists {column!r}, which is the {role} column (--{role}-column); "
+                            f"the model must not read its own {'answer' if role == 'label' else 'sequence ids'}: "
+                            f"drop {column!r} from --features")
     if not channels:
         raise DataError(f"{source}: no feature columns besides {id_column!r} and {label_column!r}")
     groups = frame.groupby(id_column, sort=False).groups

@@ -71,6 +71,9 @@ def check_numeric(frame: pd.DataFrame, columns: list[str], *, source: str,
     """
     if fill not in FILL_METHODS:
         raise DataError(f"fill must be one of {', '.join(FILL_METHODS)}; got {fill!r}")
+    if len(frame) == 0:
+        raise DataError(f"{source} has no rows (only a header with columns {', '.join(map(str, frame.columns))}); "
+                        "give a file with data rows")
     out = pd.DataFrame(index=frame.index)
     problems = []
     for column in columns:
@@ -78,6 +81,10 @@ def check_numeric(frame: pd.DataFrame, columns: list[str], *, source: str,
         values = pd.to_numeric(original, errors="coerce").astype("float64")
         text = values.isna() & original.notna()  # present but not a number
         blank = original.isna()
+        infinite = pd.Series(np.isinf(values.to_numpy()), index=values.index)
+        if infinite.any():
+            problems.append(f"{int(infinite.sum())} infinite value(s) (inf) in {column!r} "
+                            f"(row index {_where(infinite.to_numpy(), frame.index)})")
         values[~np.isfinite(values.to_numpy())] = np.nan
         if text.any():
             sample = original[text].iloc[0]

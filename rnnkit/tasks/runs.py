@@ -28,6 +28,7 @@ from typing import Any
 from rnnkit.data import DataError
 from rnnkit.tasks import _model
 from rnnkit.tasks._config import ConfigError, config_from_dict, write_config_toml
+from rnnkit.tasks._run_checks import check_model_fits_run, check_run_state
 
 __all__ = ["RunFolder", "finish_run", "mark_run", "new_run_folder", "open_run", "run_status", "start_run",
            "write_json"]
@@ -137,9 +138,12 @@ class RunFolder:
 
     def model(self) -> Any:
         try:
-            return _model.load_model(self.path)
+            model = _model.load_model(self.path)
         except (OSError, ValueError) as exc:
             raise DataError(f"cannot load the model of run {str(self.path)!r}: {str(exc).splitlines()[0]}") from None
+        if self.state.get("status", "done") == "done":
+            check_model_fits_run(self.path, self.task, self.state, model)
+        return model
 
 
 def open_run(path: str | Path, *, task: str | None = None, finished: bool = True) -> RunFolder:
@@ -176,4 +180,6 @@ def open_run(path: str | Path, *, task: str | None = None, finished: bool = True
         config = config_from_dict(TASKS[saved_task], values)
     except ConfigError as exc:
         raise DataError(f"{folder / 'config.toml'}: {exc}") from None
+    if status == "done":
+        check_run_state(folder, saved_task, state, config)
     return RunFolder(path=folder, task=saved_task, config=config, state=state)

@@ -101,6 +101,12 @@ def _problem_for_run(run: RunFolder, data: str | None) -> ForecastProblem:
                         f"{', '.join(series.columns)}")
     if derived and not isinstance(series.frame.index, pd.DatetimeIndex):
         raise DataError("this model reads calendar inputs; give the data's date column with --time-column")
+    needed = config.lookback + config.horizon
+    if data is not None and len(series.frame) < needed:
+        raise DataError(f"{series.name} has {len(series.frame)} rows; this model reads {config.lookback} steps "
+                        f"(its lookback, fixed when it was trained) and forecasts {config.horizon}, so --data needs "
+                        f"at least {needed} rows; give a longer file, or train a model with a shorter lookback "
+                        f"(`rnnkit train --lookback ...`)")
     relative = tuple(run.state.get("relative_columns", ()))  # runs before --inputs fed every column absolute
     problem = prepare_forecast(config, series, axis=axis, calendar=derived, relative=relative)
     if run.state.get("model_base") == "ar_fourier":  # runs before model_base corrected the last value

@@ -1,0 +1,196 @@
+"""The corpus of bad inputs: every case is one line on stderr, exit code 2, no traceback, and a message that
+names the argument (or file, or column) at fault. The API cases raise ValueError / TypeError.
+
+New bad inputs found in the wild belong here, as one more row.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnkit.cli import main
+
+SMALL = ["--lookback", "7", "--units", "4", "--epochs", "1"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("corpus")
+    f: dict[str, Path] = {"root": root}
+
+    def write(name: str, text: str) -> None:
+        (root / name).write_text(text)
+        f[name] = root / name
+
+    rows = "\n".join(f"2020-01-{d:02d},{d},{d % 3}" for d in range(1, 29))
+    write("good.csv", "date,y,x\n" + rows + "\n")
+    write("header_only.csv", "date,y,x\n")
+    write("nan.csv", "date,y,x\n2020-01-01,1,2\n2020-01-02,,3\n" + rows.split("\n", 2)[2] + "\n")
+    write("inf.csv", "date,y,x\n2020-01-01,1,inf\n" + rows.split("\n", 1)[1] + "\n")
+    write("dupes.csv", "date,y,x\n2020-01-01,1,2\n2020-01-01,2,3\n" + rows.split("\n", 2)[2] + "\n")
+    write("eu_dates.csv", "date,y,x\n" + "\n".join(f"{d:02d}/01/2020,{d},{d % 3}" for d in range(13, 29)) + "\n")
+    write("fractional.csv", "t,y\n" + "\n".join(f"{0.37 * k:.3f},{k}" for k in range(40)) + "\n")
+    write("short.csv", "date,temp_max,temp_min,precipitation,wind\n2020-01-01,1,2,0,3\n2020-01-02,2,3,0,3\n")
+    write("notes.txt", "this is not a table\n")
+    seq = "\n".join(f"{i},{'ab'[i % 2]},{t},{i * t}" for i in range(12) for t in range(5))
+    write("seq.csv", "id,label,t,v\n" + seq + "\n")
+    write("one_class.csv", "id,label,v\n" + "\n".join(f"{i},a,{t}" for i in range(8) for t in range(3)) + "\n")
+    f["folder"] = root / "a_folder"
+    f["folder"].mkdir()
+    runs = root / "runs"
+    assert main(["train", "-q", "--out", str(runs), *SMALL]) == 0
+    (f["run"],) = [p for p in runs.iterdir() if p.is_dir()]
+    return f
+
+
+def edited_run(files, tmp_path, edit) -> Path:
+    run = tmp_path / "run"
+    shutil.copytree(files["run"], run)
+    edit(run)
+    return run
+
+
+def set_json(run: Path, change) -> None:
+    state = json.loads((run / "run.json").read_text())
+    change(state)
+    (run / "run.json").write_text(json.dumps(state))
+
+
+# (id, argv builder, what the message must contain)
+CASES = [
+    ("missing data file", lambda f, t: ["train", "--data", str(f["root"] / "nope.csv"), "--target", "y"], "does not exist"),
+    ("data is a folder", lambda f, t: ["train", "--data", str(f["folder"]) + "/x.csv", "--target", "y"], "does not exist"),
+    ("folder given as data file", lambda f, t: ["train", "--data", str(f["folder"]), "--target", "y"], "is a folder"),
+    ("unreadable suffix", lambda f, t: ["train", "--data", str(f["notes.txt"]), "--target", "y"], "notes.txt"),
+    ("no target for a file", lambda f, t: ["train", "--data", str(f["good.csv"])], "--target"),
+    ("unknown target", lambda f, t: ["train", "--data", str(f["good.csv"]), "--target", "zz"], "'zz'"),
+    ("header only", lambda f, t: ["train", "--data", str(f["header_only.csv"]), "--target", "y"], "has no rows"),
+    ("missing value", lambda f, t: ["train", "--data", str(f["nan.csv"]), "--target", "y", "--time-column", "date"],
+     "--fill"),
+    ("infinite value", lambda f, t: ["train", "--data", str(f["inf.csv"]), "--target", "y", "--features", "x"],
+     "infinite value(s) (inf) in 'x' (row index 0"),
+    ("repeated timestamps", lambda f, t: ["train", "--data", str(f["dupes.csv"]), "--target", "y", "--time-column",
+                                          "date"], "date"),
+    ("non-ISO dates without a format", lambda f, t: ["train", "--data", str(f["eu_dates.csv"]), "--target", "y",
+                                                     "--time-column", "date"], "--time-format"),
+    ("wrong --time-format", lambda f, t: ["train", "--data", str(f["eu_dates.csv"]), "--target", "y",
+                                          "--time-column", "date", "--time-format", "%Y-%m-%d"], "--time-format"),
+    ("ambiguous numeric time", lambda f, t: ["train", "--data", str(f["fractional.csv"]), "--target", "y",
+                                             "--time-column", "t"], "--time-format"),
+    ("lookback longer than the series", lambda f, t: ["train", "--data", str(f["good.csv"]), "--target", "y",
+                                                      "--lookback", "40"], "--lookback"),
+    ("unknown dataset", lambda f, t: ["train", "--data", "no_such_set"], "no_such_set"),
+    ("unknown config key", lambda f, t: ["train", "--config", str(write_toml(t, "lookbak = 3\n"))], "'lookbak'"),
+    ("config value of the wrong type", lambda f, t: ["train", "--config", str(write_toml(t, 'epochs = "ten"\n'))],
+     "epochs"),
+    ("config file is a folder", lambda f, t: ["train", "--config", str(f["folder"])], "is a folder"),
+    ("option of the other task", lambda f, t: ["train", "--data", "seattle_weather", "--id-column", "x"],
+     "--id-column"),
+    ("threads below one", lambda f, t: ["datasets", "--threads", "0"], "--threads"),
+    ("--out is a file", lambda f, t: ["train", "--out", str(f["good.csv"]), *SMALL], "--out"),
+    ("label column also a feature", lambda f, t: ["train", "--task", "classify", "--data", str(f["seq.csv"]),
+                                                  "--id-column", "id", "--label-column", "label", "--features",
+                                                  "v,label"], "drop 'label' from --features"),
+    ("no id column for a sequence file", lambda f, t: ["train", "--task", "classify", "--data", str(f["seq.csv"])],
+     "--id-column"),
+    ("one class", lambda f, t: ["train", "--task", "classify", "--data", str(f["one_class.csv"]), "--id-column", "id",
+                                "--label-column", "label"], "class"),
+    ("run folder missing", lambda f, t: ["evaluate", str(f["root"] / "no_run")], "does not exist"),
+    ("a file as the run folder", lambda f, t: ["evaluate", str(f["run"] / "config.toml")], "is a file"),
+    ("a folder that is not a run", lambda f, t: ["evaluate", str(f["folder"])], "not an rnnkit run folder"),
+    ("run of the other task", lambda f, t: ["evaluate", str(f["run"]), "--task", "classify"], "--task"),
+    ("predict output is a folder", lambda f, t: ["predict", str(f["run"]), "-o", str(f["folder"])], "--output"),
+    ("predict on too short data", lambda f, t: ["predict", str(f["run"]), "--data", str(f["short.csv"]),
+                                                "--time-column", "date"], "at least"),
+    ("predict data without the model's columns", lambda f, t: ["predict", str(f["run"]), "--data", str(f["good.csv"]),
+                                                               "--time-column", "date"], "'temp_max' is not in"),
+    ("edited lookback", lambda f, t: ["evaluate", str(edited_run(f, t, lambda r: (r / "config.toml").write_text(
+        (r / "config.toml").read_text().replace("lookback = 7", "lookback = 9"))))], "lookback = 9"),
+    ("tampered scaler", lambda f, t: ["predict", str(edited_run(f, t, lambda r: set_json(r, lambda s: s["scaler"].update(
+        mean=s["scaler"]["mean"][:-1]))))], "scaler 'mean'"),
+    ("tampered columns", lambda f, t: ["evaluate", str(edited_run(f, t, lambda r: set_json(
+        r, lambda s: s.update(input_columns="temp_max"))))], "'input_columns'"),
+    ("run.json not JSON", lambda f, t: ["evaluate", str(edited_run(f, t, lambda r: (r / "run.json").write_text("{")))],
+     "not valid JSON"),
+    ("damaged model file", lambda f, t: ["evaluate", str(edited_run(f, t, lambda r: (r / "model.rnnkit").write_bytes(
+        b"junk")))], "cannot load the model"),
+    ("resume with options", lambda f, t: ["train", "--resume", str(f["run"]), "--epochs", "3"], "drop --epochs"),
+    ("resume a finished run", lambda f, t: ["train", "--resume", str(f["run"])], "finished already"),
+    ("--nnodes without an endpoint", lambda f, t: ["train", "--nnodes", "2"], "--rdzv-endpoint"),
+    ("fetch an unknown remote set", lambda f, t: ["datasets", "--fetch", "nope"], "nope"),
+]
+
+
+def write_toml(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "run.toml"
+    path.write_text('task = "forecast"\n' + body)
+    return path
+
+
+@pytest.mark.parametrize("name,argv,needle", CASES, ids=[c[0] for c in CASES])
+def test_cli_bad_input_is_one_line_and_exit_2(files, tmp_path, capsys, name, argv, needle):
+    args = argv(files, tmp_path)
+    try:
+        code = main(args)
+    except SystemExit as exit_:  # argparse's own usage errors
+        code = exit_.code
+    _, err = capsys.readouterr()
+    assert code == 2, f"{name}: exit code {code}; stderr: {err}"
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert needle in lines[0], lines[0]
+
+
+def test_argparse_errors_are_one_line_too(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--model", "transformer"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1 and "--model" in err
+
+
+# --- the same kind of mistakes through the Python API: ValueError / TypeError that name the argument -------
+
+def api_cases():
+    import torch
+
+    import rnnkit
+    from rnnkit.layers import LSTM, Dense
+    from rnnkit.models import Sequential
+
+    def model(out=1, activation=None, loss="mse"):
+        m = Sequential([LSTM(3, input_shape=(4, 2)), Dense(out, activation=activation)])
+        m.compile(optimizer="adam", loss=loss)
+        return m
+
+    x = np.zeros((6, 4, 2), np.float32)
+    return [
+        ("NaN in x", lambda: model().fit(np.full((6, 4, 2), np.nan), np.zeros(6), verbose=0), ValueError, "NaN"),
+        ("labels of the wrong count", lambda: model().fit(x, np.zeros(5), verbose=0), ValueError, "expected 6, got 5"),
+        ("x without the time axis", lambda: model().fit(np.zeros((6, 4)), np.zeros(6), verbose=0), ValueError, "x"),
+        ("strings as x", lambda: model().fit(np.array([["a"] * 2] * 6), np.zeros(6), verbose=0), TypeError, "numbers"),
+        ("empty x", lambda: model().fit(np.zeros((0, 4, 2)), np.zeros(0), verbose=0), ValueError, "empty"),
+        ("binary crossentropy on labels 1/2", lambda: model(activation="sigmoid", loss="binary_crossentropy").fit(
+            x, np.array([1, 2, 1, 2, 1, 2]), verbose=0), ValueError, "y_true"),
+        ("class ids out of range", lambda: model(out=2, activation="softmax", loss="sparse_categorical_crossentropy").fit(
+            x, np.array([0, 1, 2, 0, 1, 2]), verbose=0), ValueError, "[0, 2)"),
+        ("bad batch_size", lambda: model().fit(x, np.zeros(6), batch_size=0, verbose=0), ValueError, "batch_size"),
+        ("bad validation_split", lambda: model().fit(x, np.zeros(6), validation_split=1.5, verbose=0), ValueError,
+         "validation_split"),
+        ("negative sample weights", lambda: model().fit(x, np.zeros(6), sample_weight=-np.ones(6), verbose=0),
+         ValueError, "sample_weight"),
+        ("core layer on 2-D input", lambda: rnnkit.nn.LSTM(2, 3)(torch.zeros(4, 2)), ValueError, "x[..., None]"),
+        ("load a missing file", lambda: rnnkit.load_model("/nonexistent/model.rnnkit"), FileNotFoundError, "no file"),
+    ]
+
+
+@pytest.mark.parametrize("case", api_cases(), ids=lambda c: c[0])
+def test_api_bad_input_names_the_argument(case):
+    _, call, error, needle = case
+    with pytest.raises(error) as info:
+        call()
+    assert needle in str(info.value)
