@@ -5,26 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 
 import numpy as np
 import torch
 
 import rnnkit
-from rnnkit.callbacks import Callback
+from _epoch_times import EpochTimes  # bench/ is on sys.path when a script here runs
 from rnnkit.layers import LSTM, Dense
 from rnnkit.models import Sequential
 
 
-class EpochTimes(Callback):
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
 
 
 def main() -> None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 import rnnkit
-from rnnkit.callbacks import Callback
+from _epoch_times import EpochTimes  # bench/ is on sys.path when a script here runs
 from rnnkit.data import BucketBatchSampler, pad_collate
 from rnnkit.layers import LSTM, Dense
 from rnnkit.models import Sequential
@@ -37,15 +36,6 @@ class Sequences(Dataset):
         return torch.as_tensor(self.xs[i]), torch.as_tensor(self.ys[i])
 
 
-class EpochTimes(Callback):
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
 
 
 def long_tailed(n=1024, seed=0):
