@@ -1,0 +1,70 @@
+"""The token-by-token loop that greedy decoding and sampling share: choose a token per row, feed it back.
+
+Rows that produce ``eos_id`` stop: their later positions hold ``pad_id`` and their ``lengths`` count the
+tokens up to and including the eos. The loop ends after ``max_length`` tokens, or when every row has stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from rnnkit.decoding.interface import check_decoder, check_logits
+
+__all__ = ["Decoded", "at_least_float32", "check_length", "decode_loop"]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What a search returns."""
+
+    tokens: Tensor      # (N, S) int64 decoded tokens (pad after a row's eos)
+    lengths: Tensor     # (N,) int64 tokens per row, its eos included
+    scores: Tensor      # (N,) float64 sum of log p(token | prefix) of each row's tokens under the model
+    state: Any          # the decoder state after the last step (the rows that stopped keep stepping on pad)
+
+
+def at_least_float32(logits: Tensor) -> Tensor:
+    """float64 logits stay float64 (exact searches in tests); half precision is widened to float32."""
+    return logits if logits.dtype == torch.float64 else logits.float()
+
+
+def check_length(where: str, max_length: Any) -> int:
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
+        raise ValueError(f"{where}: max_length must be an int >= 1; got {max_length!r}.")
+    return max_length
+
+
+def decode_loop(where: str, decoder: Any, state: Any, tokens: Any, *, max_length: int,
+                choose: Callable[[Tensor], Tensor], eos_id: int | None = None, pad_id: int = 0) -> Decoded:
+    """Step ``decoder`` from ``tokens`` (N,), ``choose(log_probs (N, V)) -> (N,)`` picking each next token."""
+    tokens = check_decoder(where, decoder, tokens)
+    max_length = check_length(where, max_length)
+    N = tokens.shape[0]
+    out = torch.full((N, max_length), pad_id, dtype=torch.long)
+    lengths = torch.full((N,), max_length, dtype=torch.long)
+    scores = torch.zeros(N, dtype=torch.float64)
+    alive = torch.ones(N, dtype=torch.bool)
+    steps = 0
+    for t in range(max_length):
+        logits, state = decoder.step(state, tokens)
+        log_probs = torch.log_softmax(at_least_float32(check_logits(where, logits, N)), dim=-1)   # (N, V)
+        chosen = choose(log_probs).to(torch.long).reshape(N)                                # (N,)
+        picked = log_probs.gather(1, chosen.to(log_probs.device)[:, None])[:, 0].double().cpu()
+        chosen = chosen.cpu()
+        scores += torch.where(alive, picked, torch.zeros_like(picked))
+        out[:, t] = torch.where(alive, chosen, torch.full_like(chosen, pad_id))
+        steps = t + 1
+        if eos_id is not None:
+            ended = alive & (chosen == eos_id)
+            lengths[ended] = t + 1
+            alive &= ~ended
+            if not alive.any():
+                break
+        tokens = torch.where(alive, chosen, torch.full_like(chosen, pad_id)).to(tokens.device)
+    return Decoded(tokens=out[:, :steps], lengths=torch.minimum(lengths, torch.tensor(steps)), scores=scores,
+                   state=state)
