@@ -6,7 +6,8 @@ from typing import Any
 
 from rnnkit.data._errors import install_command
 
-__all__ = ["classification_table", "classification_verdict", "datasets_table", "forecast_table", "verdict"]
+__all__ = ["classification_table", "classification_verdict", "datasets_table", "forecast_table", "text_table",
+           "text_verdict", "verdict"]
 
 _NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "ridge": "ridge AR",
           "ar_fourier": "AR + Fourier"}
@@ -95,6 +96,45 @@ def classification_verdict(report: dict[str, Any], *, model_name: str = "model")
     return (f"The {model_name} does NOT beat {best['method']} (accuracy {model:.4f} vs {best['accuracy']:.4f}). "
             f"Use the baseline, or compare settings as docs/results.md does (learning rate, epochs, GRU, "
             f"bidirectional).")
+
+
+def text_table(report: dict[str, Any], *, model_name: str = "model") -> str:
+    """A text classifier and its baselines: accuracy, macro-F1, ROC-AUC (two classes); per class; a verdict."""
+    auc = "roc_auc" in report
+    rows = [f"{'method':<32}{'accuracy':>9}{'macro-F1':>10}" + (f"{'ROC-AUC':>9}" if auc else "")]
+
+    def line(name: str, entry: dict[str, Any], extra: str = "") -> str:
+        score = f"{name:<32}{entry['accuracy']:>9.4f}{entry['macro_f1']:>10.4f}"
+        if auc:
+            score += f"{entry['roc_auc']:>9.4f}" if entry.get("roc_auc") is not None else f"{'-':>9}"
+        return score + (f"  ({extra})" if extra else "")
+
+    rows.append(line(model_name, report))
+    baselines = report.get("baselines", {})
+    for entry in baselines.values():
+        extra = "; ".join(x for x in (entry.get("note", ""), f"{entry['seconds']:.1f} s" if "seconds" in entry else "")
+                          if x)
+        rows.append(line(entry["method"], entry, extra))
+    rows.append(f"on {report['samples']} test texts; {model_name} per class:")
+    for name, values in report["per_class"].items():
+        rows.append(f"  {name:<16}precision {values['precision']:.3f}  recall {values['recall']:.3f}  "
+                    f"f1 {values['f1']:.3f}  support {values['support']}")
+    best = baselines.get("tfidf_logistic")
+    if best is not None:
+        rows.append(text_verdict(report, best, model_name=model_name))
+    return "\n".join(rows)
+
+
+def text_verdict(report: dict[str, Any], baseline: dict[str, Any], *, model_name: str) -> str:
+    """One line: does the model beat TF-IDF + logistic regression in accuracy and in macro-F1?"""
+    pairs = (f"accuracy {report['accuracy']:.4f} vs {baseline['accuracy']:.4f}, "
+             f"macro-F1 {report['macro_f1']:.4f} vs {baseline['macro_f1']:.4f}")
+    wins = [report[k] > baseline[k] for k in ("accuracy", "macro_f1")]
+    if all(wins):
+        return f"The {model_name} beats {baseline['method']} in accuracy and macro-F1 ({pairs})."
+    lost = " and ".join(k for k, won in zip(("accuracy", "macro-F1"), wins) if not won)
+    return (f"The {model_name} does NOT beat {baseline['method']} in {lost} ({pairs}). Use the baseline, or compare "
+            f"settings as docs/results.md does (units, dropout, GRU vs LSTM, epochs).")
 
 
 def datasets_table(infos: list[Any], *, remote: list[tuple[Any, Any]] = (), cache: Any = None,

