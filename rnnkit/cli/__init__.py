@@ -1,4 +1,4 @@
-"""The `rnnkit` command: `rnnkit demo`, `train`, `evaluate`, `predict`, `datasets`.
+"""The `rnnkit` command: `rnnkit demo`, `train`, `evaluate`, `predict`, `generate`, `datasets`.
 
 Bad input (a missing file or column, bad values, a lookback longer than the series, a run folder
 of another task, an unknown config key) is one line on stderr and exit code 2; no traceback.
@@ -43,7 +43,7 @@ def build_parser() -> Parser:
     train = sub.add_parser("train", parents=[common], help="train a forecaster or classifier; writes a run folder",
                            description="Train on a bundled dataset (`rnnkit datasets`) or a .csv/.parquet file. "
                            "Options may come from --config FILE.toml (same keys, plus task = ...); flags override it.")
-    train.add_argument("--task", choices=("forecast", "classify"), default=None,
+    train.add_argument("--task", choices=("forecast", "classify", "lm"), default=None,
                        help="default: the bundled dataset's task, else forecast")
     train.add_argument("--config", default=None, metavar="FILE", help="TOML (or JSON) file of run options")
     train.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
@@ -58,7 +58,7 @@ def build_parser() -> Parser:
         command = sub.add_parser(name, parents=[common], help=text, description=text[0].upper() + text[1:] + ".")
         command.add_argument("run", help="a run folder written by `rnnkit train` or `rnnkit demo`")
         command.add_argument("--data", default=None, help="other data (bundled name or file) with the run's columns")
-        command.add_argument("--task", choices=("forecast", "classify"), default=None,
+        command.add_argument("--task", choices=("forecast", "classify", "lm"), default=None,
                              help="check that the run is of this task")
         command.add_argument("--fill", choices=FILL_METHODS, default=None, help="missing values in --data")
         command.add_argument("--time-column", dest="time_column", default=None, help="date column of --data")
@@ -71,6 +71,10 @@ def build_parser() -> Parser:
                                  help="forecasting: score the test span of the run's split (default on the run's own "
                                  "data) or every complete window (default with --data)")
         command.set_defaults(handler=handler)
+
+    from rnnkit.cli.lm_commands import add_generate_parser
+
+    add_generate_parser(sub, common)
 
     datasets = sub.add_parser("datasets", parents=[common], help="list bundled datasets and where they come from",
                               description="List the bundled real datasets, whether they load here, and what to install; "

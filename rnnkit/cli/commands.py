@@ -111,7 +111,12 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
     else:
         print(f"{verb}: {folder}  (interrupted? `rnnkit train --resume {folder}` continues it)\n", flush=True)
     try:
-        (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
+        if task == "lm":
+            from rnnkit.cli.lm_commands import train_lm
+
+            train_lm(config, args, folder)
+        else:
+            (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
     except KeyboardInterrupt:
         if is_rank_zero():
             mark_run(folder, "interrupted")
@@ -224,6 +229,9 @@ def _open(args: argparse.Namespace) -> Any:
     run = open_run(args.run, task=args.task)
     overrides = {k: getattr(args, k) for k in ("fill", "time_column", "time_format")
                  if getattr(args, k, None) is not None}
+    if overrides and run.task == "lm":
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in overrides)
+        raise DataError(f"{flags}: options of tables (forecasting, classification); a language model reads text")
     if overrides and run.task == "classify":
         overrides.pop("time_column", None)
         overrides.pop("time_format", None)
@@ -234,6 +242,10 @@ def _open(args: argparse.Namespace) -> Any:
 
 def evaluate(args: argparse.Namespace) -> int:
     run = _open(args)
+    if run.task == "lm":
+        from rnnkit.cli.lm_commands import evaluate_lm
+
+        return evaluate_lm(args, run)
     name = _model_name(run.config)
     where = args.data or run.config.data
     if run.task == "forecast":
@@ -263,6 +275,9 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     run = _open(args)
+    if run.task == "lm":
+        raise DataError(f"{run.path} is a language model; continue a prompt with `rnnkit generate {run.path} "
+                        f"--prompt ...` (predict writes forecasts and labels)")
     if run.task == "forecast":
         from rnnkit.tasks.forecast.run import predict_forecast_run
 

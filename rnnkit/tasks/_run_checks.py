@@ -67,6 +67,14 @@ def check_run_state(folder: Path, task: str, state: dict[str, Any], config: Any)
         channels = _names(folder, state, "channel_names")
         _scaler(folder, state, len(channels), f"'channel_names' ({len(channels)} channels)")
         del classes
+    elif task == "lm":
+        if state.get("tokenizer") != config.tokenizer:
+            raise _fail(folder, "run.json", f"'tokenizer' is {state.get('tokenizer')!r} but config.toml says "
+                                            f"tokenizer = {config.tokenizer!r}")
+        vocab = state.get("vocab_size")
+        if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 5:
+            raise _fail(folder, "run.json", f"'vocab_size' must be an int >= 5 (4 special tokens and text); "
+                                            f"got {vocab!r}")
 
 
 def check_model_fits_run(folder: Path, task: str, state: dict[str, Any], model: Any) -> None:
@@ -87,3 +95,11 @@ def check_model_fits_run(folder: Path, task: str, state: dict[str, Any], model: 
             raise _fail(folder, "run.json", f"the model reads {shape[-1]} channels but run.json names {width}")
         if units is not None and units != classes:
             raise _fail(folder, "run.json", f"the model has {units} class outputs but run.json names {classes} classes")
+    elif task == "lm":
+        tokenizer = getattr(model, "tokenizer", None)
+        if getattr(model, "vocab_size", None) != state["vocab_size"]:
+            raise _fail(folder, "run.json", f"the model has {getattr(model, 'vocab_size', None)} token outputs but "
+                                            f"run.json says vocab_size {state['vocab_size']}")
+        if tokenizer is None or tokenizer.kind != state["tokenizer"] or tokenizer.vocab_size != state["vocab_size"]:
+            raise _fail(folder, "model.rnnkit", f"the model's tokenizer ({tokenizer!r}) is not the {state['tokenizer']} "
+                                                f"tokenizer of {state['vocab_size']} ids that run.json describes")

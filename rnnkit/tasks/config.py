@@ -20,12 +20,14 @@ from rnnkit.tasks._config import (
 )
 from rnnkit.tasks.classify.config import ClassifyConfig
 from rnnkit.tasks.forecast.config import ForecastConfig
+from rnnkit.tasks.lm.config import LMConfig
 
 __all__ = [
     "TASKS",
     "ClassifyConfig",
     "ConfigError",
     "ForecastConfig",
+    "LMConfig",
     "TaskConfig",
     "config_from_dict",
     "config_to_dict",
@@ -35,8 +37,8 @@ __all__ = [
     "write_config_toml",
 ]
 
-TaskConfig = ForecastConfig | ClassifyConfig
-TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig}
+TaskConfig = ForecastConfig | ClassifyConfig | LMConfig
+TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig, "lm": LMConfig}
 
 
 def read_config(path: str | Path) -> tuple[str, dict[str, Any]]:
