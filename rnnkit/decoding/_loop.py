@@ -45,26 +45,29 @@ def decode_loop(where: str, decoder: Any, state: Any, tokens: Any, *, max_length
     tokens = check_decoder(where, decoder, tokens)
     max_length = check_length(where, max_length)
     N = tokens.shape[0]
-    out = torch.full((N, max_length), pad_id, dtype=torch.long)
+    chosen_steps: list[Tensor] = []                    # (N,) per step
+    picked_steps: list[Tensor] = []                    # (N,) log p of each chosen token
+    alive = torch.ones(N, dtype=torch.bool, device=tokens.device)
     lengths = torch.full((N,), max_length, dtype=torch.long)
-    scores = torch.zeros(N, dtype=torch.float64)
-    alive = torch.ones(N, dtype=torch.bool)
-    steps = 0
     for t in range(max_length):
         logits, state = decoder.step(state, tokens)
-        log_probs = torch.log_softmax(at_least_float32(check_logits(where, logits, N)), dim=-1)   # (N, V)
-        chosen = choose(log_probs).to(torch.long).reshape(N)                                # (N,)
-        picked = log_probs.gather(1, chosen.to(log_probs.device)[:, None])[:, 0].double().cpu()
-        chosen = chosen.cpu()
-        scores += torch.where(alive, picked, torch.zeros_like(picked))
-        out[:, t] = torch.where(alive, chosen, torch.full_like(chosen, pad_id))
-        steps = t + 1
-        if eos_id is not None:
-            ended = alive & (chosen == eos_id)
-            lengths[ended] = t + 1
-            alive &= ~ended
-            if not alive.any():
-                break
-        tokens = torch.where(alive, chosen, torch.full_like(chosen, pad_id)).to(tokens.device)
-    return Decoded(tokens=out[:, :steps], lengths=torch.minimum(lengths, torch.tensor(steps)), scores=scores,
-                   state=state)
+        log_probs = torch.log_softmax(at_least_float32(check_logits(where, logits, N)), dim=-1)      # (N, V)
+        chosen = choose(log_probs).reshape(N).to(device=log_probs.device, dtype=torch.long)          # (N,)
+        picked = log_probs.gather(1, chosen[:, None])[:, 0]
+        if eos_id is None:
+            chosen_steps.append(chosen)
+            picked_steps.append(picked)
+            tokens = chosen
+            continue
+        chosen = chosen.masked_fill(~alive, pad_id)    # rows that stopped emit pad, and score nothing
+        chosen_steps.append(chosen)
+        picked_steps.append(picked.masked_fill(~alive, 0.0))
+        ended = alive & (chosen == eos_id)
+        lengths[ended.cpu()] = t + 1
+        alive = alive & ~ended
+        tokens = chosen
+        if not bool(alive.any()):
+            break
+    out = torch.stack(chosen_steps, dim=1).cpu()                                    # (N, S)
+    scores = torch.stack(picked_steps, dim=1).double().sum(dim=1).cpu()             # (N,)
+    return Decoded(tokens=out, lengths=torch.clamp(lengths, max=out.shape[1]), scores=scores, state=state)

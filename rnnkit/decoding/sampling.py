@@ -20,7 +20,7 @@ from torch import Tensor
 
 from rnnkit.decoding._loop import Decoded, decode_loop
 
-__all__ = ["Sampling", "filter_log_probs", "sample"]
+__all__ = ["Sampling", "draw", "filter_log_probs", "sample"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +61,15 @@ def filter_log_probs(log_probs: Tensor, sampling: Sampling) -> Tensor:
     return torch.log_softmax(z, dim=-1)
 
 
+def draw(probs: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """One token per row of (N, V) probabilities by inverting the CDF: the first v with F(v) > u·F(V), u ~ U[0, 1).
+    Tokens of probability 0 are never drawn (F does not rise there). A few times faster than torch.multinomial
+    for one draw per row."""
+    cdf = probs.cumsum(dim=-1)                                                        # (N, V)
+    u = torch.rand((probs.shape[0], 1), generator=generator, device=probs.device, dtype=cdf.dtype) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True)[:, 0].clamp_(max=probs.shape[-1] - 1)
+
+
 def sample(decoder: Any, state: Any, tokens: Any, *, max_length: int, sampling: Sampling | None = None,
            generator: torch.Generator | None = None, eos_id: int | None = None, pad_id: int = 0) -> Decoded:
     """Decode ``max_length`` tokens (fewer where every row reached ``eos_id``) by sampling after ``tokens`` (N,).
@@ -75,10 +84,10 @@ def sample(decoder: Any, state: Any, tokens: Any, *, max_length: int, sampling: 
                         f"got {type(generator).__name__}.")
 
     def choose(log_probs: Tensor) -> Tensor:
-        probs = filter_log_probs(log_probs, sampling).exp()
+        probs = filter_log_probs(log_probs, sampling).exp()                          # (N, V)
         if generator is not None and probs.device != generator.device:
             probs = probs.to(generator.device)
-        return torch.multinomial(probs, 1, generator=generator)[:, 0]
+        return draw(probs, generator)
 
     return decode_loop("sample", decoder, state, tokens, max_length=max_length, eos_id=eos_id, pad_id=pad_id,
                        choose=choose)
