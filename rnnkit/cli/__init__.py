@@ -1,4 +1,4 @@
-"""The `rnnkit` command: `rnnkit demo`, `train`, `evaluate`, `predict`, `generate`, `datasets`.
+"""The `rnnkit` command: `rnnkit demo`, `train`, `evaluate`, `predict`, `explain`, `generate`, `datasets`.
 
 Bad input (a missing file or column, bad values, a lookback longer than the series, a run folder
 of another task, an unknown config key) is one line on stderr and exit code 2; no traceback.
@@ -36,6 +36,9 @@ def build_parser() -> Parser:
     demo = sub.add_parser("demo", parents=[common], help="train an LSTM on Seattle weather and compare it with baselines",
                           description="Train an LSTM forecaster of next-day temp_max on Seattle weather (about a "
                           "minute on 2 cores); print model vs naive vs seasonal-naive on the test span; write a run folder.")
+    demo.add_argument("which", nargs="?", choices=("forecast", "text", "lm"), default="forecast",
+                      help="forecast (default): Seattle weather; text: a BiGRU on fine-food reviews beside TF-IDF + "
+                      "logistic regression (about 2 minutes); lm: a language model")
     demo.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
     demo.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
     demo.set_defaults(handler=commands.demo)
@@ -43,7 +46,7 @@ def build_parser() -> Parser:
     train = sub.add_parser("train", parents=[common], help="train a forecaster or classifier; writes a run folder",
                            description="Train on a bundled dataset (`rnnkit datasets`) or a .csv/.parquet file. "
                            "Options may come from --config FILE.toml (same keys, plus task = ...); flags override it.")
-    train.add_argument("--task", choices=("forecast", "classify", "lm"), default=None,
+    train.add_argument("--task", choices=("forecast", "classify", "lm", "text"), default=None,
                        help="default: the bundled dataset's task, else forecast")
     train.add_argument("--config", default=None, metavar="FILE", help="TOML (or JSON) file of run options")
     train.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
@@ -58,7 +61,7 @@ def build_parser() -> Parser:
         command = sub.add_parser(name, parents=[common], help=text, description=text[0].upper() + text[1:] + ".")
         command.add_argument("run", help="a run folder written by `rnnkit train` or `rnnkit demo`")
         command.add_argument("--data", default=None, help="other data (bundled name or file) with the run's columns")
-        command.add_argument("--task", choices=("forecast", "classify", "lm"), default=None,
+        command.add_argument("--task", choices=("forecast", "classify", "lm", "text"), default=None,
                              help="check that the run is of this task")
         command.add_argument("--fill", choices=FILL_METHODS, default=None, help="missing values in --data")
         command.add_argument("--time-column", dest="time_column", default=None, help="date column of --data")
@@ -66,6 +69,10 @@ def build_parser() -> Parser:
                              help="strftime format of --data's time column, e.g. %%d/%%m/%%Y (default: ISO dates)")
         command.add_argument("--output", "-o", default=None, help="CSV to write"
                              + (" (default: RUN/predictions.csv)" if name == "predict" else ""))
+        if name == "predict":
+            command.add_argument("--text", action="append", default=None, metavar="TEXT",
+                                 help="text runs: a raw text to classify (repeat for several); the table is printed, "
+                                 "and written with -o")
         if name == "evaluate":
             command.add_argument("--span", choices=("test", "all"), default=None,
                                  help="forecasting: score the test span of the run's split (default on the run's own "
@@ -75,6 +82,17 @@ def build_parser() -> Parser:
     from rnnkit.cli.lm_commands import add_generate_parser
 
     add_generate_parser(sub, common)
+
+    from rnnkit.cli import text_commands
+
+    explain = sub.add_parser("explain", parents=[common], help="show which tokens decided a text's class (HTML + PNG)",
+                             description="Classify one text with a text run's model and weigh each token by gradient "
+                             "x input toward the predicted class; writes an HTML page and a PNG.")
+    explain.add_argument("run", help="a run folder written by `rnnkit train --task text` or `rnnkit demo text`")
+    explain.add_argument("--text", required=True, help="the raw text to classify and explain")
+    explain.add_argument("--output", "-o", default=None, metavar="STEM",
+                         help="write STEM.html and STEM.png (default: RUN/explain)")
+    explain.set_defaults(handler=text_commands.explain)
 
     datasets = sub.add_parser("datasets", parents=[common], help="list bundled datasets and where they come from",
                               description="List the bundled real datasets, whether they load here, and what to install; "

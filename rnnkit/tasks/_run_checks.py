@@ -75,6 +75,14 @@ def check_run_state(folder: Path, task: str, state: dict[str, Any], config: Any)
         if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 5:
             raise _fail(folder, "run.json", f"'vocab_size' must be an int >= 5 (4 special tokens and text); "
                                             f"got {vocab!r}")
+    elif task == "text":
+        _names(folder, state, "class_names", at_least=2)
+        for key in ("text_column", "label_column"):
+            if not isinstance(state.get(key), str):
+                raise _fail(folder, "run.json", f"{key!r} must be a column name; got {state.get(key)!r:.80}")
+        vocab = state.get("vocabulary_size")
+        if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 3:
+            raise _fail(folder, "run.json", f"'vocabulary_size' must be an int >= 3; got {vocab!r}")
 
 
 def check_model_fits_run(folder: Path, task: str, state: dict[str, Any], model: Any) -> None:
@@ -103,3 +111,14 @@ def check_model_fits_run(folder: Path, task: str, state: dict[str, Any], model: 
         if tokenizer is None or tokenizer.kind != state["tokenizer"] or tokenizer.vocab_size != state["vocab_size"]:
             raise _fail(folder, "model.rnnkit", f"the model's tokenizer ({tokenizer!r}) is not the {state['tokenizer']} "
                                                 f"tokenizer of {state['vocab_size']} ids that run.json describes")
+    elif task == "text":
+        first = model.layers[0] if getattr(model, "layers", None) else None
+        if not callable(getattr(first, "vectorize", None)):
+            raise _fail(folder, "model.rnnkit", f"a text model starts with TextVectorization (it reads raw text); this "
+                                                f"one starts with {type(first).__name__}")
+        if first.vocabulary_size() != state["vocabulary_size"]:
+            raise _fail(folder, "run.json", f"'vocabulary_size' is {state['vocabulary_size']} but the model's "
+                                            f"vocabulary has {first.vocabulary_size()} entries")
+        if units is not None and units != len(state["class_names"]):
+            raise _fail(folder, "run.json", f"the model has {units} class outputs but run.json names "
+                                            f"{len(state['class_names'])} classes")

@@ -21,6 +21,7 @@ from rnnkit.tasks._config import (
 from rnnkit.tasks.classify.config import ClassifyConfig
 from rnnkit.tasks.forecast.config import ForecastConfig
 from rnnkit.tasks.lm.config import LMConfig
+from rnnkit.tasks.text.config import TextConfig
 
 __all__ = [
     "TASKS",
@@ -29,6 +30,7 @@ __all__ = [
     "ForecastConfig",
     "LMConfig",
     "TaskConfig",
+    "TextConfig",
     "config_from_dict",
     "config_to_dict",
     "field_base_type",
@@ -37,8 +39,8 @@ __all__ = [
     "write_config_toml",
 ]
 
-TaskConfig = ForecastConfig | ClassifyConfig | LMConfig
-TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig, "lm": LMConfig}
+TaskConfig = ForecastConfig | ClassifyConfig | LMConfig | TextConfig
+TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig, "lm": LMConfig, "text": TextConfig}
 
 
 def read_config(path: str | Path) -> tuple[str, dict[str, Any]]:

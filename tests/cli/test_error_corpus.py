@@ -40,6 +40,11 @@ def files(tmp_path_factory) -> dict[str, Path]:
     seq = "\n".join(f"{i},{'ab'[i % 2]},{t},{i * t}" for i in range(12) for t in range(5))
     write("seq.csv", "id,label,t,v\n" + seq + "\n")
     write("one_class.csv", "id,label,v\n" + "\n".join(f"{i},a,{t}" for i in range(8) for t in range(3)) + "\n")
+    texts = [f"{'great' if i % 2 else 'stale'} tea number {i}" for i in range(12)]
+    scores = ("other", "great")
+    write("reviews.csv", "review,score\n" + "\n".join(f"{t},{scores[i % 2]}" for i, t in enumerate(texts)) + "\n")
+    write("reviews_empty.csv", "review,score\ngood tea,great\n   ,other\nbad tea,other\n")
+    write("reviews_one_class.csv", "review,score\n" + "\n".join(f"{t},great" for t in texts) + "\n")
     f["folder"] = root / "a_folder"
     f["folder"].mkdir()
     runs = root / "runs"
@@ -123,6 +128,18 @@ CASES = [
     ("resume a finished run", lambda f, t: ["train", "--resume", str(f["run"])], "finished already"),
     ("--nnodes without an endpoint", lambda f, t: ["train", "--nnodes", "2"], "--rdzv-endpoint"),
     ("fetch an unknown remote set", lambda f, t: ["datasets", "--fetch", "nope"], "nope"),
+    ("missing text column", lambda f, t: ["train", "--task", "text", "--data", str(f["reviews.csv"]), "--text-column",
+                                          "body", "--label-column", "score"], "--text-column: column 'body'"),
+    ("no text column named", lambda f, t: ["train", "--task", "text", "--data", str(f["reviews.csv"]),
+                                           "--label-column", "score"], "--text-column"),
+    ("missing label column", lambda f, t: ["train", "--data", str(f["reviews.csv"]), "--text-column", "review",
+                                           "--label-column", "stars"], "--label-column: column 'stars'"),
+    ("empty texts", lambda f, t: ["train", "--task", "text", "--data", str(f["reviews_empty.csv"]), "--text-column",
+                                  "review", "--label-column", "score"], "empty text(s)"),
+    ("one class of texts", lambda f, t: ["train", "--task", "text", "--data", str(f["reviews_one_class.csv"]),
+                                         "--text-column", "review", "--label-column", "score"], "1 class ('great')"),
+    ("--text for a forecast run", lambda f, t: ["predict", str(f["run"]), "--text", "hello"], "--text"),
+    ("explain a forecast run", lambda f, t: ["explain", str(f["run"]), "--text", "hello"], "--task text"),
 ]
 
 

@@ -43,7 +43,8 @@ def _fit_tfidf(texts: Sequence[str]) -> tuple[Any, Any, str]:
 
 
 def tfidf_logistic(train_texts: Sequence[str], train_labels: np.ndarray, val_texts: Sequence[str],
-                   val_labels: np.ndarray, test_texts: Sequence[str], *, num_classes: int, seed: int = 0) -> dict[str, Any]:
+                   val_labels: np.ndarray, test_texts: Sequence[str], *, num_classes: int,
+                   seed: int = 0) -> dict[str, Any]:
     """TF-IDF + logistic regression: test predictions and probabilities, the C chosen and the time taken."""
     from sklearn.linear_model import LogisticRegression
 

@@ -49,4 +49,5 @@ class TextConfig:
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1); got {getattr(self, name)}")
         if self.vocab_size < 3:
-            raise ConfigError(f"vocab_size must be >= 3 (padding, out-of-vocabulary and one word); got {self.vocab_size}")
+            raise ConfigError(f"vocab_size must be >= 3 (padding, out-of-vocabulary and one word); "
+                              f"got {self.vocab_size}")

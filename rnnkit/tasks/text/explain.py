@@ -83,7 +83,8 @@ def explain_text(model: Any, text: str, *, class_names: tuple[str, ...]) -> Expl
     tokens, known = _read_tokens(vectorizer, text, ids[0])
     p = probabilities.detach().double().numpy()
     return Explanation(text=text, tokens=tokens, known=known, contributions=contributions, weights=weights,
-                       predicted=class_names[c], probabilities={name: float(p[k]) for k, name in enumerate(class_names)})
+                       predicted=class_names[c],
+                       probabilities={name: float(p[k]) for k, name in enumerate(class_names)})
 
 
 def explanation_html(explanation: Explanation, *, title: str = "") -> str:
@@ -112,8 +113,8 @@ table {{ border-collapse: collapse; line-height: 1.4; }} td, th {{ padding: 0.1e
 <h2>{html.escape(title or 'Why the model chose its class')}</h2>
 <p><b>predicted: {html.escape(explanation.predicted)}</b> ({probabilities})</p>
 <p>{' '.join(spans)}</p>
-<p class="note">Each token the model read is shaded by its weight: its share of |gradient x input| of the log-probability
-of the predicted class (weights sum to 1). Orange pushes toward {html.escape(explanation.predicted)}, blue away from it;
+<p class="note">Each token the model read is shaded by its weight: its share of |gradient x input| of the
+log-probability of the predicted class (weights sum to 1). Orange pushes toward {html.escape(explanation.predicted)}, blue away from it;
 underlined words are out of the vocabulary. Hover a token for its numbers.</p>
 <table><tr><th>token</th><th>weight</th><th>contribution</th></tr>{rows}</table>
 </body></html>

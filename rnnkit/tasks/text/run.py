@@ -31,7 +31,7 @@ __all__ = ["evaluate_text_run", "predict_text_run", "save_text_run"]
 
 def _predictions_frame(texts: Sequence[str], rows: np.ndarray | None, probabilities: np.ndarray,
                        class_names: tuple[str, ...], labels: np.ndarray | None) -> pd.DataFrame:
-    """One row per text: its row in the source table, the predicted class (and the actual one), each class's probability."""
+    """One row per text: its row in the source table, the predicted (and actual) class, each class's probability."""
     frame = pd.DataFrame({"row": rows if rows is not None else np.arange(len(texts)),
                           "predicted": [class_names[k] for k in probabilities.argmax(axis=1)]})
     if labels is not None:
