@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import random
 
 import pytest
 import torch
 
 from tests.core.twins import KINDS, initial_state, make_pair, run_torch, state_tensors
+from tests.kernels_fast import _bounds
 
-TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
+TOL64 = 1e-10   # float32: the bound derived per case from the float64 layer (tests/kernels_fast/_bounds.py)
 
 
 def random_configs(n, seed):
@@ -44,28 +46,50 @@ def compare(kind, cfg, dtype, backend, generator):
     hx = initial_state(kind, cfg["num_layers"] * D, B, H, dtype, generator) if cfg["with_state"] else None
     lengths = None if cfg["lengths"] is None else torch.tensor(cfg["lengths"])
 
-    results = []
-    for layer, run in ((ours, lambda xi, hi: ours(xi, hi, lengths=lengths)),
-                       (theirs, lambda xi, hi: run_torch(theirs, xi, hi, lengths, cfg["batch_first"]))):
-        xi = x.clone().requires_grad_()
-        hi = None if hx is None else tuple(s.clone().requires_grad_() for s in state_tensors(hx))
-        out, h_n = run(xi, None if hi is None else (hi if kind == "lstm" else hi[0]))
-        finals = state_tensors(h_n)
-        # A loss that weights every output and final-state entry differently.
-        w_out = torch.linspace(-1, 1, out.numel(), dtype=dtype).view_as(out)
-        loss = (out * w_out).sum() + sum((f * f.new_full(f.shape, 0.3 + k)).sum() for k, f in enumerate(finals))
-        inputs = [xi, *(hi or ()), *layer.parameters()]
-        grads = torch.autograd.grad(loss, inputs)
-        results.append((out.detach(), [f.detach() for f in finals], grads))
+    def loss_weights(out, finals):   # weights every output and final-state entry differently
+        return [torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out),
+                *(f.new_full(f.shape, 0.3 + k) for k, f in enumerate(finals))]
 
-    tol = TOLERANCE[dtype]
-    (o1, f1, g1), (o2, f2, g2) = results
-    assert (o1 - o2).abs().max() <= tol
-    for a, b in zip(f1, f2):
-        assert (a - b).abs().max() <= tol
-    assert len(g1) == len(g2)
-    for a, b in zip(g1, g2):
-        assert (a - b).abs().max() <= tol * max(1.0, b.abs().max().item())
+    def outputs_and_grads(run, x, states, params, weights=None):
+        """[out, *final states, *d loss/d (x, states, params)]: everything compared, one flat list."""
+        leaves = [t.detach().clone().requires_grad_() for t in (x, *states, *params)]
+        xi, hi = leaves[0], leaves[1:1 + len(states)]
+        out, h_n = run(xi, None if not hi else (tuple(hi) if kind == "lstm" else hi[0]), leaves[1 + len(states):])
+        finals = state_tensors(h_n)
+        weights = loss_weights(out, finals) if weights is None else weights
+        loss = sum((o * w).sum() for o, w in zip([out, *finals], weights))
+        return [out.detach(), *(f.detach() for f in finals), *torch.autograd.grad(loss, leaves)]
+
+    def run_ours(layer):
+        return lambda xi, h, ps: torch.func.functional_call(layer, dict(zip(names, ps)), (xi, h), {"lengths": lengths})
+
+    def run_theirs(xi, h, ps):
+        layer = lambda inp, state: torch.func.functional_call(theirs, dict(zip(names, ps)), (inp, state))  # noqa: E731
+        return run_torch(layer, xi, h, lengths, cfg["batch_first"])
+
+    names = [name for name, _ in ours.named_parameters()]
+    states = state_tensors(hx) if hx is not None else []
+    a = outputs_and_grads(run_ours(ours), x, states, list(ours.parameters()))
+    b = outputs_and_grads(run_theirs, x, states, list(theirs.parameters()))
+    assert len(a) == len(b)
+    if dtype == torch.float64:
+        values = 1 + (2 if kind == "lstm" else 1)          # out and the final states: absolute; gradients: relative
+        for k, (p, q) in enumerate(zip(a, b)):
+            assert (p - q).abs().max() <= TOL64 * (1.0 if k < values else max(1.0, q.abs().max().item()))
+        return
+    wide = copy.deepcopy(ours).double()
+    n = 1 + len(states) + len(names)
+
+    def reference(*t):   # ours in float64 on the given inputs, parameters and loss weights
+        return outputs_and_grads(run_ours(wide), t[0], list(t[1:1 + len(states)]), list(t[1 + len(states):n]),
+                                 list(t[n:]))
+
+    with torch.no_grad():
+        out, h_n = ours(x, hx, lengths=lengths)
+    weights = [w.double() for w in loss_weights(out, state_tensors(h_n))]
+    bounds = _bounds.float32_bounds(reference, [x.double(), *(s.double() for s in states),
+                                                *(p.detach().double() for p in ours.parameters()), *weights])
+    _bounds.assert_within(a, b, bounds)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 import rnnkit.nn as rnn
 from tests.core.twins import KINDS, make_pair, state_tensors
+from tests.kernels_fast import _bounds
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn_tanh"])
@@ -26,18 +29,29 @@ def test_packed_sequence_input_matches_torch(kind, batch_first):
         assert torch.allclose(a, b, atol=1e-12)
 
 
+def alone_output(layer, x, params):
+    """[y, h_n] of layer(x) with the given parameters (in named_parameters order)."""
+    out, h_n = torch.func.functional_call(layer, dict(zip(dict(layer.named_parameters()), params)), (x,))
+    return [out, state_tensors(h_n)[0]]
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn_tanh"])
 def test_outputs_past_length_are_zero_and_state_taken_at_own_end(kind):
     cls, _, extra = KINDS[kind]
     layer = cls(2, 3, bidirectional=True, batch_first=True, **extra)
+    wide = copy.deepcopy(layer).double()
     x = torch.randn(3, 6, 2)
     lengths = [6, 2, 4]
     out, h_n = layer(x, lengths=lengths)
     for b, n in enumerate(lengths):
         assert torch.all(out[b, n:] == 0)
         alone, h_alone = layer(x[b:b + 1, :n])                          # the sequence on its own, no padding
-        assert torch.allclose(out[b:b + 1, :n], alone, atol=1e-6)
-        assert torch.allclose(state_tensors(h_n)[0][:, b], state_tensors(h_alone)[0][:, 0], atol=1e-6)
+        # float32, batched vs alone: other GEMM shapes round otherwise; the bound comes from the float64 layer
+        with torch.no_grad():
+            bounds = _bounds.float32_bounds(lambda xs, *ps: alone_output(wide, xs, ps),
+                                            [x[b:b + 1, :n].double(), *wide.parameters()])
+        _bounds.assert_within([out[b:b + 1, :n], state_tensors(h_n)[0][:, b:b + 1]],
+                              [alone, state_tensors(h_alone)[0]], bounds, ["y", "h_n"])
 
 
 @pytest.mark.parametrize("ours_cls, theirs_cls, state", [

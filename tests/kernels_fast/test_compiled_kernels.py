@@ -8,6 +8,7 @@ compiled functions fall back to those kernels, so the comparison tests skip and 
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 import torch
@@ -15,9 +16,10 @@ import torch
 import rnnkit.kernels as py_kernels
 import rnnkit.kernels.compiled as compiled
 from rnnkit.kernels.compiled import _loader
+from tests.kernels_fast import _bounds
 
 CELLS = {"lstm": 4, "gru": 3, "elman": 1}
-TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
+TOL64 = 1e-10   # float64: where the kernels' correctness is checked; float32 gets a derived bound (_bounds.py)
 
 needs_build = pytest.mark.skipif(not compiled.is_available(),
                                  reason=f"compiled kernels unavailable: {compiled.build_error()}")
@@ -62,6 +64,18 @@ def outputs_and_grads(fn, cell, inputs, mask, reverse, kw, nonlinearity="tanh"):
     return [o.detach() for o in outs], torch.autograd.grad(loss, wrt)
 
 
+def assert_float32_agrees(cell, inputs, mask, reverse, kw, nonlinearity="tanh", *, grad=True):
+    """Compiled vs Python kernel in float32, outputs and (grad=True) every gradient, each within the bound
+    derived for this very case from the float64 Python kernel (_bounds.py). Returns the worst ratio to it."""
+    fast, slow = getattr(compiled, f"{cell}_sequence"), getattr(py_kernels, f"{cell}_sequence")
+    wide_kw = {name: _bounds.wide(v) for name, v in kw.items()}
+    return _bounds.assert_float32_agrees(
+        lambda t: call(fast, cell, t, mask, reverse, kw, nonlinearity),
+        lambda t: call(slow, cell, t, mask, reverse, kw, nonlinearity),
+        lambda t: call(slow, cell, t, _bounds.wide(mask), reverse, wide_kw, nonlinearity),
+        inputs, grad=grad)
+
+
 @needs_build
 @pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -72,13 +86,32 @@ def test_matches_python_kernel(cell, dtype, reverse, options):
                                  zoneout="zoneout" in options, bias=options != "no-bias")
     fast = getattr(compiled, f"{cell}_sequence")
     slow = getattr(py_kernels, f"{cell}_sequence")
+    if dtype == torch.float32:
+        assert_float32_agrees(cell, inputs, mask, reverse, kw)
+        return
     out_fast, grad_fast = outputs_and_grads(fast, cell, inputs, mask, reverse, kw)
     out_slow, grad_slow = outputs_and_grads(slow, cell, inputs, mask, reverse, kw)
-    tol = TOL[dtype]
-    for a, b in zip(out_fast, out_slow):
-        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
-    for a, b in zip(grad_fast, grad_slow):
-        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+    for a, b in zip([*out_fast, *grad_fast], [*out_slow, *grad_slow]):
+        torch.testing.assert_close(a, b, rtol=TOL64, atol=TOL64)
+
+
+def contractive(cell, inputs, radius=0.8):
+    """W_hh rescaled to spectral radius ~radius: over a long sequence a chaotic layer amplifies the rounding
+    differences of two correct float32 implementations past any bound (_bounds.assert_meaningful says so)."""
+    k = 4 if cell == "lstm" else 3
+    W_hh = inputs[k].detach()
+    inputs[k] = (W_hh * (radius / (0.4 * W_hh.shape[1] ** 0.5))).requires_grad_()
+    return inputs
+
+
+@needs_build
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_long_sequence_float32_within_the_bound(cell):
+    """T = 1000, lengths 1000 / 1 / 998 / 3, the batch split across threads: each step's rounding is carried
+    through up to a thousand later ones, forward and back; the bound measures how much (_bounds.py)."""
+    inputs, mask, kw = make_case(cell, torch.float32, T=1000, B=4, I=5, H=16, lengths=True, seed=1)
+    assert_float32_agrees(cell, contractive(cell, inputs), mask, False, kw)
 
 
 @needs_build
@@ -125,10 +158,8 @@ def test_inference_path_matches(cell, options):
     reverse = "reverse" in options
     with torch.no_grad():
         fast = call(getattr(compiled, f"{cell}_sequence"), cell, inputs, mask, reverse, kw)
-        slow = call(getattr(py_kernels, f"{cell}_sequence"), cell, inputs, mask, reverse, kw)
-    for a, b in zip(fast, slow):
-        assert not a.requires_grad
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    assert not any(a.requires_grad for a in fast)
+    assert_float32_agrees(cell, inputs, mask, reverse, kw, grad=False)
 
 
 @needs_build
@@ -211,3 +242,85 @@ def test_missing_cache_dir_is_created(monkeypatch, tmp_path):
     monkeypatch.setenv("RNNKIT_CACHE_DIR", str(tmp_path / "not" / "yet"))
     path = _loader._build_dir("tag")
     assert path.startswith(str(tmp_path / "not" / "yet"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# the build target ($RNNKIT_MARCH) and the cache key
+
+
+def test_target_and_cpu_are_part_of_the_library_name(monkeypatch):
+    names = {}
+    for target in ("native", "x86-64-v2", "x86-64-v3"):
+        monkeypatch.setenv("RNNKIT_MARCH", target)
+        names[target] = _loader._library_name(_loader._flags())
+    monkeypatch.delenv("RNNKIT_MARCH")
+    assert _loader._library_name(_loader._flags()) == names["native"]            # native is the default
+    monkeypatch.setattr(_loader, "_cpu_signature", lambda: "model name : another CPU\nflags : sse2\n")
+    names["another CPU"] = _loader._library_name(_loader._flags())
+    assert len(set(names.values())) == len(names), names
+
+
+def test_a_library_built_for_another_target_or_cpu_is_never_loaded(monkeypatch, tmp_path):
+    """Libraries for another -march target and for another CPU lie in the cache; loading for this one imports
+    neither (it builds its own)."""
+    monkeypatch.setenv("RNNKIT_CACHE_DIR", str(tmp_path))
+    foreign = []
+    monkeypatch.setenv("RNNKIT_MARCH", "x86-64-v2")
+    foreign.append(_loader._library_name(_loader._flags()))
+    monkeypatch.delenv("RNNKIT_MARCH")
+    with monkeypatch.context() as m:
+        m.setattr(_loader, "_cpu_signature", lambda: "model name : another CPU\nflags : sse2\n")
+        foreign.append(_loader._library_name(_loader._flags()))
+    for name in foreign:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.so").write_bytes(b"not for this CPU")
+    imported, built = [], []
+    monkeypatch.setattr(_loader, "_import", lambda name, path: imported.append(path))
+    import torch.utils.cpp_extension as cpp_extension
+
+    monkeypatch.setattr(cpp_extension, "load", lambda name, **kw: built.append(name) or "built")
+    assert _loader._load() == "built"
+    own = _loader._library_name(_loader._flags())
+    assert built == [own] and own not in foreign and imported == []
+
+
+@pytest.mark.parametrize("value", ["native -O0", "-march=native", "x86-64-v3;rm", ""])
+def test_malformed_target_is_refused_with_a_note(monkeypatch, caplog, value):
+    monkeypatch.setenv("RNNKIT_MARCH", value)
+    if not value:   # empty: the default
+        assert _loader.march() == "native"
+        return
+    monkeypatch.setattr(_loader, "_state", {"loaded": None, "error": None, "module": None})
+    with caplog.at_level(logging.WARNING, logger="rnnkit.kernels.compiled"):
+        assert not compiled.is_available()
+    assert "RNNKIT_MARCH must name one -march target" in compiled.build_error()
+    assert any("RNNKIT_MARCH" in r.getMessage() for r in caplog.records)
+
+
+def test_target_with_instructions_this_cpu_lacks_is_refused(monkeypatch):
+    macros = {"native": {"__SSE2__", "__AVX2__"}, "bigger": {"__SSE2__", "__AVX2__", "__AVX512F__"},
+              "smaller": {"__SSE2__"}}
+    monkeypatch.setattr(_loader, "_isa_macros", lambda target: macros[target])
+    _loader._check_target_runs_here("smaller")
+    with pytest.raises(ValueError, match=r"RNNKIT_MARCH='bigger' uses instructions this CPU lacks \(__AVX512F__\)"):
+        _loader._check_target_runs_here("bigger")
+
+
+@needs_build
+def test_unknown_target_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"RNNKIT_MARCH='x86-64-v9' is not a target the compiler knows"):
+        _loader._check_target_runs_here("x86-64-v9")
+
+
+@needs_build
+def test_the_library_was_built_for_the_requested_target():
+    """What the compiler may use for $RNNKIT_MARCH (default native) is what the loaded library was built with:
+    CI runs these tests for native and for a portable target (.ci/run)."""
+    checked = {"__SSE4_2__", "__AVX__", "__AVX2__", "__FMA__", "__AVX512F__"}
+    assert set(_loader.module().build_isa()) == _loader._isa_macros(_loader.march()) & checked
+
+
+@pytest.mark.skipif(not os.environ.get("RNNKIT_REQUIRE_COMPILED"), reason="RNNKIT_REQUIRE_COMPILED not set")
+def test_required_build_is_available():
+    """CI's run for a portable target sets RNNKIT_REQUIRE_COMPILED: a failed build must fail it, not skip it."""
+    assert compiled.is_available(), compiled.build_error()

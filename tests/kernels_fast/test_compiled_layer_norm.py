@@ -15,9 +15,10 @@ import torch
 import rnnkit.kernels as py_kernels
 import rnnkit.kernels.compiled as compiled
 from rnnkit.kernels.compiled import _loader
+from tests.kernels_fast import _bounds
 
 CELLS = {"lstm": 4, "gru": 3}   # cell -> gates
-TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
+TOL64 = 1e-10   # float64: where the kernels' correctness is checked; float32 gets a derived bound (_bounds.py)
 
 needs_build = pytest.mark.skipif(not compiled.is_available(),
                                  reason=f"compiled kernels unavailable: {compiled.build_error()}")
@@ -77,6 +78,20 @@ def assert_agree(cell, inputs, mask, reverse, kw, tol):
         torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 
+def assert_float32_agrees(cell, inputs, mask, reverse, kw, *, grad=True, against_float64=False):
+    """Compiled vs Python LN kernel in float32 (or, against_float64=True, compiled float32 vs the Python kernel
+    in float64), outputs and (grad=True) every gradient, within the bound derived for this case from the
+    float64 Python kernel (_bounds.py: it measures how much this case's norms amplify rounding, 1/σ of each
+    row included). Returns the worst ratio to the bound."""
+    fast, slow = kernels(cell)
+    wide_kw = {name: _bounds.wide(v) for name, v in kw.items()}
+    return _bounds.assert_float32_agrees(
+        lambda t: fast(*t, mask, reverse, **kw),
+        None if against_float64 else (lambda t: slow(*t, mask, reverse, **kw)),
+        lambda t: slow(*t, _bounds.wide(mask), reverse, **wide_kw),
+        inputs, grad=grad)
+
+
 @needs_build
 @pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -85,7 +100,27 @@ def assert_agree(cell, inputs, mask, reverse, kw, tol):
 def test_matches_python_kernel(cell, dtype, reverse, options):
     inputs, mask, kw = make_case(cell, dtype, lengths="lengths" in options, dropout="dropout" in options,
                                  bias=options != "no-bias")
-    assert_agree(cell, inputs, mask, reverse, kw, TOL[dtype])
+    if dtype == torch.float32:
+        assert_float32_agrees(cell, inputs, mask, reverse, kw)
+    else:
+        assert_agree(cell, inputs, mask, reverse, kw, TOL64)
+
+
+def contractive(cell, inputs, gain=0.5):
+    """γ_hh scaled by gain: LN(W_hh h) has unit variance whatever the scale of W_hh, so it is the gain of the
+    recurrent norm that makes a long sequence forget (not chaotic; _bounds.assert_meaningful checks)."""
+    k = 9 if cell == "lstm" else 8   # LSTM: x, h0, c0, W_ih, W_hh, b_ih, b_hh, γ_ih, β_ih, γ_hh; GRU: no c0
+    inputs[k] = (inputs[k].detach() * gain).requires_grad_()
+    return inputs
+
+
+@needs_build
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_long_sequence_float32_within_the_bound(cell):
+    """T = 1000 with lengths (1000 / 1 / 998 / 3), the batch split across threads."""
+    inputs, mask, kw = make_case(cell, torch.float32, T=1000, B=4, I=5, H=16, lengths=True, seed=1)
+    assert_float32_agrees(cell, contractive(cell, inputs), mask, False, kw)
 
 
 @needs_build
@@ -138,13 +173,11 @@ def test_inference_path_matches(cell, options):
     inputs, mask, kw = make_case(cell, torch.float32, lengths="lengths" in options, dropout=options == "dropout",
                                  bias=options != "no-bias")
     reverse = "reverse" in options
-    fast, slow = kernels(cell)
+    fast, _ = kernels(cell)
     with torch.no_grad():
         out_fast = fast(*inputs, mask, reverse, **kw)
-        out_slow = slow(*inputs, mask, reverse, **kw)
-    for a, b in zip(out_fast, out_slow):
-        assert not a.requires_grad
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    assert not any(a.requires_grad for a in out_fast)
+    assert_float32_agrees(cell, inputs, mask, reverse, kw, grad=False)
 
 
 @pytest.mark.parametrize("cell", list(CELLS))
@@ -168,27 +201,15 @@ def test_falls_back_when_the_build_fails(monkeypatch, caplog, cell):
 
 @needs_build
 @pytest.mark.parametrize("cell", list(CELLS))
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_float32_is_as_close_to_float64_as_the_python_kernel(cell, seed):
-    """float32 against the float64 Python kernel on the same inputs (H=16).
+@pytest.mark.parametrize("H", [4, 16])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_float32_within_the_bound_of_float64(cell, H, seed):
+    """Compiled float32 against the float64 Python kernel on the same inputs.
 
-    Why this test as well as the float32 comparison above: a norm over a row whose variance is near ε
-    multiplies rounding by 1/σ (up to ~300), so how far two float32 implementations land from each other
-    depends on the inputs; with H=4 and other seeds even the Python kernel strays ~20x the tolerance from
-    float64. Measured over 16 cases at H=16: max error 0.31 (compiled) vs 0.40 (Python) of the tolerance.
+    A norm over a row whose variance is near ε multiplies rounding by 1/σ (up to ~300), so how far a float32
+    implementation lands from float64 depends on the inputs: with a fixed 1e-5, H=4 and some seeds put even the
+    Python float32 kernel ~20x the tolerance away, and an Intel Xeon put compiled and Python 1.45x apart on a
+    case that passes here. The derived bound measures that amplification per case (_bounds.py).
     """
-    inputs, mask, kw = make_case(cell, torch.float32, H=16, I=5, lengths=True, seed=seed)
-    wide = [None if t is None else t.detach().double().requires_grad_() for t in inputs]
-    fast, slow = kernels(cell)
-    g = torch.Generator().manual_seed(7)
-    weights = None
-    results = []
-    for fn, args in ((fast, inputs), (slow, wide)):
-        outs = fn(*args, None if mask is None else mask.to(args[0].dtype), True, **kw)
-        if weights is None:
-            weights = [torch.randn(o.shape, generator=g, dtype=torch.float64) for o in outs]
-        loss = sum((o * w.to(o.dtype)).sum() for o, w in zip(outs, weights))
-        grads = torch.autograd.grad(loss, [t for t in args if t is not None])
-        results.append([*(o.detach().double() for o in outs), *(d.double() for d in grads)])
-    for a, b in zip(*results):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    inputs, mask, kw = make_case(cell, torch.float32, H=H, I=5, lengths=True, seed=seed)
+    assert_float32_agrees(cell, inputs, mask, True, kw, against_float64=True)
