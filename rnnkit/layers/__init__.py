@@ -2,7 +2,8 @@
 
 Recurrent (around ``rnnkit.nn``): ``SimpleRNN``, ``LSTM``, ``GRU``, ``LayerNormLSTM``, ``LayerNormGRU``;
 wrappers ``Bidirectional``, ``TimeDistributed``; core ``Dense``, ``Embedding``, ``Dropout``; ``Conv1D``;
-pooling ``MaxPooling1D``, ``AveragePooling1D``, ``GlobalMaxPooling1D``, ``GlobalAveragePooling1D``;
+pooling ``MaxPooling1D``, ``AveragePooling1D``, ``GlobalMaxPooling1D``, ``GlobalAveragePooling1D``,
+``GlobalConcatPooling1D``;
 ``Masking``, ``LayerNormalization``, ``Flatten``, ``Reshape``. Several inputs (for subclassed models,
 not ``Sequential``): ``Concatenate``, ``Attention``, ``AdditiveAttention``, ``MultiHeadAttention``.
 Text: ``TextVectorization`` (raw strings → ids or a bag of tokens, Keras' layer; or around an
@@ -25,7 +26,8 @@ from rnnkit.layers.masking import Masking
 from rnnkit.layers.merging import Concatenate
 from rnnkit.layers.multi_head_attention import MultiHeadAttention
 from rnnkit.layers.normalization import LayerNormalization
-from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
+from rnnkit.layers.pooling import (AveragePooling1D, GlobalAveragePooling1D, GlobalConcatPooling1D, GlobalMaxPooling1D,
+                                   MaxPooling1D)
 from rnnkit.layers.recurrent import GRU, LSTM, LayerNormGRU, LayerNormLSTM, SimpleRNN
 from rnnkit.layers.reshaping import Flatten, Reshape
 from rnnkit.layers.text_vectorization import TextVectorization
@@ -35,15 +37,15 @@ from rnnkit.layers.wrappers import Bidirectional
 _CLASSES = (
     SimpleRNN, LSTM, GRU, LayerNormLSTM, LayerNormGRU, Bidirectional, TimeDistributed,
     Dense, Embedding, Dropout, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D,
-    Masking, LayerNormalization, Flatten, Reshape, Concatenate, Attention, AdditiveAttention, MultiHeadAttention,
-    TextVectorization,
+    GlobalConcatPooling1D, Masking, LayerNormalization, Flatten, Reshape, Concatenate, Attention, AdditiveAttention,
+    MultiHeadAttention, TextVectorization,
 )
 
 __all__ = [
     "Layer", "MultiInputLayer",
     "SimpleRNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "Bidirectional", "TimeDistributed",
     "Dense", "Embedding", "Dropout", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",
-    "GlobalAveragePooling1D", "Masking", "LayerNormalization", "Flatten", "Reshape",
+    "GlobalAveragePooling1D", "GlobalConcatPooling1D", "Masking", "LayerNormalization", "Flatten", "Reshape",
     "Concatenate", "Attention", "AdditiveAttention", "MultiHeadAttention", "TextVectorization",
     "serialize", "deserialize",
 ]

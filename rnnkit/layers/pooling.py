@@ -1,5 +1,6 @@
 r"""Pooling over time, channels last: ``MaxPooling1D``, ``AveragePooling1D`` (windows) and
-``GlobalMaxPooling1D``, ``GlobalAveragePooling1D`` (the whole sequence), all aware of lengths.
+``GlobalMaxPooling1D``, ``GlobalAveragePooling1D``, ``GlobalConcatPooling1D`` (the whole sequence), all aware
+of lengths.
 
 Windowed, for input x (B, T, I), window ``pool_size`` W and ``strides`` S (default W):
 
@@ -15,6 +16,10 @@ Global, over the steps before each sequence's length L_b:
 
     GlobalMaxPooling1D:      y[b, i] = max_{t < L_b} x[b, t, i]
     GlobalAveragePooling1D:  y[b, i] = (1 / L_b) sum_{t < L_b} x[b, t, i]
+    GlobalConcatPooling1D:   y[b] = [x[b, L_b - 1], max_{t < L_b} x[b, t], (1 / L_b) sum_{t < L_b} x[b, t]]   (3 I)
+
+The concatenation of the last real step, the maximum and the mean is ULMFiT's "concat pooling"
+(Howard & Ruder 2018, section 3.3): the last state alone forgets the start of a long text.
 
 Keras' ``GlobalAveragePooling1D`` uses its mask the same way. Keras' ``GlobalMaxPooling1D`` and the
 windowed pooling layers ignore masks (padding can win a max there); rnnkit leaves padding out on
@@ -36,7 +41,7 @@ from rnnkit.layers._masks import mask_from_lengths
 from rnnkit.layers._windows import lengths_after, output_steps, padding_amounts
 from rnnkit.layers.conv import window_size
 
-__all__ = ["MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D"]
+__all__ = ["MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "GlobalConcatPooling1D"]
 
 
 def _channels_last(owner: str, data_format: str) -> str:
@@ -168,3 +173,22 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
     def reduce(self, x: Tensor, valid: Tensor) -> Tensor:
         return x.masked_fill(~valid, 0.0).sum(dim=1) / valid.sum(dim=1).to(x.dtype)   # (B, I)
+
+
+class GlobalConcatPooling1D(_GlobalPooling1D):
+    """(B, T, I) → (B, 3 I) (``keepdims``: (B, 1, 3 I)): [the last real step, the max, the mean] of each sequence.
+
+    The last real step of row b is ``x[b, L_b - 1]`` (``x[b, T - 1]`` without lengths), so for a forward
+    recurrence it is the state after the sequence's own last token, never one after padding.
+    """
+
+    def reduce(self, x: Tensor, valid: Tensor) -> Tensor:
+        B, T, I = x.shape
+        steps = valid.sum(dim=1)                                                  # (B, 1): L_b
+        last = x.gather(1, (steps - 1).clamp_min(0).view(B, 1, 1).expand(B, 1, I)).squeeze(1)   # (B, I)
+        top = x.masked_fill(~valid, float("-inf")).amax(dim=1)                    # (B, I)
+        mean = x.masked_fill(~valid, 0.0).sum(dim=1) / steps.to(x.dtype)          # (B, I)
+        return torch.cat([last, top, mean], dim=-1)                               # (B, 3 I)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (1, 3 * input_shape[-1]) if self.keepdims else (3 * input_shape[-1],)

@@ -101,6 +101,7 @@ CASES = [
     Case("average_pool_same", lambda: L.AveragePooling1D(2, padding="same", strides=1), [(6, 3)], own_math=True),
     Case("global_max_pool", lambda: L.GlobalMaxPooling1D(), [(6, 3)], own_math=True),
     Case("global_average_pool", lambda: L.GlobalAveragePooling1D(keepdims=True), [(6, 3)], own_math=True),
+    Case("global_concat_pool", lambda: L.GlobalConcatPooling1D(), [(6, 3)], own_math=True),
     Case("masking", lambda: L.Masking(0.0), [(6, 3)], own_math=True),
     Case("layer_norm", lambda: L.LayerNormalization(), [(6, 3)], own_math=True),
     Case("layer_norm_two_axes", lambda: L.LayerNormalization(axis=[-2, -1], epsilon=1e-5), [(6, 3, 2)],

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.layers import (LSTM, AveragePooling1D, Conv1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
-                           MaxPooling1D)
+from rnnkit.layers import (LSTM, AveragePooling1D, Conv1D, GlobalAveragePooling1D, GlobalConcatPooling1D,
+                           GlobalMaxPooling1D, MaxPooling1D)
 from rnnkit.models import Sequential
 from tests.layers import keras_reference as keras
 
@@ -108,6 +108,17 @@ def test_global_pooling_uses_each_sequence_alone_where_keras_max_pooling_would_s
             torch.testing.assert_close(y[b], reduce(x[b, :L], dim=0))
         torch.testing.assert_close(cls()(x), reduce(x, dim=1))          # no lengths: Keras' result
     assert GlobalMaxPooling1D(keepdims=True)(x).shape == (3, 1, 3)
+
+
+def test_concat_pooling_is_the_last_real_step_the_max_and_the_mean_of_each_sequence():
+    x, lengths = _x(B=3, T=6), torch.tensor([6, 2, 4])
+    x[1, 2:] = 100.0                                                     # padding: never last, max or mean
+    y = GlobalConcatPooling1D()(x, lengths=lengths)                      # (B, 3 I)
+    assert y.shape == (3, 9)
+    for b, L in enumerate(lengths.tolist()):
+        own = x[b, :L]
+        torch.testing.assert_close(y[b], torch.cat([own[-1], own.amax(dim=0), own.mean(dim=0)]))
+    assert GlobalConcatPooling1D(keepdims=True)(x).shape == (3, 1, 9)
 
 
 def test_text_classifier_stack_on_a_padded_batch_equals_each_sequence_alone():
