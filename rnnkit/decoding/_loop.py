@@ -40,11 +40,18 @@ def check_length(where: str, max_length: Any) -> int:
 
 
 def decode_loop(where: str, decoder: Any, state: Any, tokens: Any, *, max_length: int,
-                choose: Callable[[Tensor], Tensor], eos_id: int | None = None, pad_id: int = 0) -> Decoded:
-    """Step ``decoder`` from ``tokens`` (N,), ``choose(log_probs (N, V)) -> (N,)`` picking each next token."""
+                choose: Callable[[Tensor], Tensor], eos_id: int | None = None, pad_id: int = 0,
+                max_lengths: Any = None) -> Decoded:
+    """Step ``decoder`` from ``tokens`` (N,), ``choose(log_probs (N, V)) -> (N,)`` picking each next token.
+    ``max_lengths`` (N,), optional: each row stops after that many tokens (at most ``max_length``)."""
+    from rnnkit.decoding.beam import row_limits
+
     tokens = check_decoder(where, decoder, tokens)
     max_length = check_length(where, max_length)
     N = tokens.shape[0]
+    limits = None if max_lengths is None else row_limits(where, max_length, max_lengths, N)
+    if limits is not None:
+        max_length = int(limits.max())
     chosen_steps: list[Tensor] = []                    # (N,) per step
     picked_steps: list[Tensor] = []                    # (N,) log p of each chosen token
     alive = torch.ones(N, dtype=torch.bool, device=tokens.device)
@@ -63,6 +70,8 @@ def decode_loop(where: str, decoder: Any, state: Any, tokens: Any, *, max_length
         chosen_steps.append(chosen)
         picked_steps.append(picked.masked_fill(~alive, 0.0))
         ended = alive & (chosen == eos_id)
+        if limits is not None:
+            ended = ended | (alive & (limits == t + 1).to(alive.device))
         lengths[ended.cpu()] = t + 1
         alive = alive & ~ended
         tokens = chosen

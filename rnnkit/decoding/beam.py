@@ -8,8 +8,10 @@ no live prefix can still beat the worst of them (log-probabilities only fall, so
 is bounded by s / lp(max_length)): stopping early never changes the result. At ``max_length`` the live
 prefixes join the finished ones. With a beam as wide as the number of prefixes the search is exact.
 
-The decoder is stepped on N × beam_size rows at once (row n's beams are rows n·K .. n·K + K - 1) and its
-state is reordered with ``decoder.reorder(state, index)`` after every step.
+The decoder is stepped on the beams of the rows still searching, A × beam_size rows at once (active row i's
+beams are rows i·K .. i·K + K - 1), and its state is reordered with ``decoder.reorder(state, index)`` after
+every step; that index also drops the rows that are done, so the state of finished rows is never recomputed.
+``max_lengths`` gives each row its own limit (translation: a ratio of the source length).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from torch import Tensor
 from rnnkit.decoding._loop import at_least_float32, check_length
 from rnnkit.decoding.interface import check_decoder, check_logits
 
-__all__ = ["BeamResult", "Hypothesis", "beam_search", "length_normalizer"]
+__all__ = ["BeamResult", "Hypothesis", "beam_search", "length_normalizer", "row_limits"]
 
 
 @dataclass(frozen=True)
@@ -56,37 +58,55 @@ def _check(beam_size: Any, alpha: Any) -> None:
                          f"used 0.6-1.0); got {alpha!r}.")
 
 
+def row_limits(where: str, max_length: int, max_lengths: Any, N: int) -> Tensor:
+    """Each row's limit (N,) int64: ``max_lengths`` (an encoder-decoder's a·|source| + b) capped at ``max_length``."""
+    if max_lengths is None:
+        return torch.full((N,), max_length, dtype=torch.long)
+    limits = torch.as_tensor(max_lengths)
+    if limits.shape != (N,) or limits.dtype.is_floating_point or limits.dtype == torch.bool or int(limits.min()) < 1:
+        raise ValueError(f"{where}: max_lengths must be (N={N},) ints >= 1, one limit per row; got shape "
+                         f"{tuple(limits.shape)}, dtype {limits.dtype}.")
+    return limits.long().cpu().clamp(max=max_length)
+
+
 def beam_search(decoder: Any, state: Any, tokens: Any, *, beam_size: int, max_length: int,
-                eos_id: int | None = None, length_penalty: float = 0.0, pad_id: int = 0) -> BeamResult:
-    """The ``beam_size`` best continuations (up to ``max_length`` tokens) of each row after ``tokens`` (N,)."""
+                eos_id: int | None = None, length_penalty: float = 0.0, pad_id: int = 0,
+                max_lengths: Any = None) -> BeamResult:
+    """The ``beam_size`` best continuations (up to ``max_length`` tokens) of each row after ``tokens`` (N,).
+
+    ``max_lengths`` (N,), optional: a limit per row (at most ``max_length``). Rows that are done leave the
+    batch: the decoder is stepped on the beams of the rows still searching only (their state is not
+    recomputed), so a row's result never depends on the others.
+    """
     where = "beam_search"
     tokens = check_decoder(where, decoder, tokens, needs_reorder=True)
     max_length = check_length(where, max_length)
     _check(beam_size, length_penalty)
     alpha, K, N = float(length_penalty), beam_size, tokens.shape[0]
+    limits = row_limits(where, max_length, max_lengths, N).tolist()
     lp = length_normalizer
     rows = torch.arange(N).repeat_interleave(K)                                  # (N*K,)
     state = decoder.reorder(state, rows)
-    current = tokens.cpu()[rows]                                                 # (N*K,)
+    current = tokens.cpu()[rows]                                                 # (A*K,) the active rows' beams
     beam_scores = torch.full((N, K), -math.inf, dtype=torch.float64)             # (N, K)
     beam_scores[:, 0] = 0.0                                                      # one live prefix to start
     history = torch.zeros((N, K, 0), dtype=torch.long)                           # (N, K, t)
     finished: list[list[Hypothesis]] = [[] for _ in range(N)]
-    done = [False] * N
-    for t in range(max_length):
+    active = list(range(N))                                                      # rows still searching
+    for t in range(max(limits)):
+        A = len(active)
         logits, state = decoder.step(state, current.to(tokens.device))
-        log_probs = torch.log_softmax(at_least_float32(check_logits(where, logits, N * K)), dim=-1).double().cpu()
+        log_probs = torch.log_softmax(at_least_float32(check_logits(where, logits, A * K)), dim=-1).double().cpu()
         V = log_probs.shape[-1]
-        candidates = (beam_scores[:, :, None] + log_probs.view(N, K, V)).view(N, K * V)   # (N, K*V)
-        top_scores, top_index = candidates.topk(min(2 * K, K * V), dim=1)                 # best first
+        candidates = (beam_scores[active][:, :, None] + log_probs.view(A, K, V)).view(A, K * V)   # (A, K*V)
+        top_scores, top_index = candidates.topk(min(2 * K, K * V), dim=1)                         # best first
         new_scores = torch.full((N, K), -math.inf, dtype=torch.float64)
-        new_from = torch.zeros((N, K), dtype=torch.long)
+        new_from = torch.arange(K).repeat(N, 1)                                  # (N, K) done rows: unchanged
         new_tokens = torch.full((N, K), pad_id, dtype=torch.long)
-        for n in range(N):
-            if done[n]:
-                continue
+        ending: list[int] = []
+        for i, n in enumerate(active):
             kept = 0
-            for score, index in zip(top_scores[n].tolist(), top_index[n].tolist()):
+            for score, index in zip(top_scores[i].tolist(), top_index[i].tolist()):
                 if score == -math.inf or kept == K:
                     break
                 beam, token = divmod(index, V)
@@ -98,21 +118,35 @@ def beam_search(decoder: Any, state: Any, tokens: Any, *, beam_size: int, max_le
                     kept += 1
             finished[n] = sorted(finished[n], key=lambda h: -h.normalized)[:K]
             best_live = float(new_scores[n].max())
-            bound = best_live / lp(max_length, alpha)        # scores are <= 0 and only fall
+            bound = best_live / lp(limits[n], alpha)         # scores are <= 0 and only fall
             if best_live == -math.inf or (len(finished[n]) == K and bound <= finished[n][-1].normalized):
-                done[n] = True
                 new_scores[n] = -math.inf
+                ending.append(n)
+            elif t + 1 == limits[n]:
+                ending.append(n)                             # its live prefixes join the finished ones below
         history = torch.cat([history[torch.arange(N)[:, None], new_from], new_tokens[:, :, None]], dim=2)
         beam_scores = new_scores
-        if all(done):
+        for n in ending:
+            _join_live(finished, n, history, beam_scores, alpha, K)
+            beam_scores[n] = -math.inf
+        still = [i for i, n in enumerate(active) if n not in set(ending)]
+        if not still:
+            active = []
             break
-        state = decoder.reorder(state, (torch.arange(N)[:, None] * K + new_from).reshape(-1))
-        current = new_tokens.reshape(-1)
-    for n in range(N):  # live prefixes at max_length (or when the loop ended) compete with the finished ones
-        live = [Hypothesis(history[n, k].clone(), float(s), float(s) / lp(history.shape[2], alpha), False)
-                for k, s in enumerate(beam_scores[n].tolist()) if s != -math.inf]
-        finished[n] = sorted(finished[n] + live, key=lambda h: -h.normalized)[:K]
+        index = torch.cat([i * K + new_from[active[i]] for i in still])         # rows of the stepped batch
+        state = decoder.reorder(state, index)
+        active = [active[i] for i in still]
+        current = new_tokens[active].reshape(-1)
+    for n in active:  # live prefixes when the loop ended compete with the finished ones
+        _join_live(finished, n, history, beam_scores, alpha, K)
     return _best(finished, pad_id)
+
+
+def _join_live(finished: list[list[Hypothesis]], n: int, history: Tensor, beam_scores: Tensor, alpha: float,
+               K: int) -> None:
+    live = [Hypothesis(history[n, k].clone(), float(s), float(s) / length_normalizer(history.shape[2], alpha), False)
+            for k, s in enumerate(beam_scores[n].tolist()) if s != -math.inf]
+    finished[n] = sorted(finished[n] + live, key=lambda h: -h.normalized)[:K]
 
 
 def _best(hypotheses: list[list[Hypothesis]], pad_id: int) -> BeamResult:
