@@ -1,7 +1,7 @@
 """Run one benchmark case in this (fresh) process and print one ``@@RESULT {json}`` line.
 
 Usage (the parent, bench/run.py, does this): python bench/_child.py '<json spec>'
-spec: {"impl": key, "workload": {Workload fields} | null, "repeats": int, "min_repeat_s": float}
+spec: {"impl": key, "workload": {Workload fields} | null, "repeats": int, "min_repeat_s": float, "threads": int}
 
 Each repeat times n steps (n chosen so a repeat lasts >= min_repeat_s) and records what the rest of the
 machine did meanwhile: other processes' CPU time (busy jiffies in /proc/stat minus our own CPU time)
@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 
-THREADS = 2
+THREADS = 2   # intra-op threads; the spec's "threads" sets it
 LR = 0.01
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -508,8 +508,10 @@ def build_jax(w: dict):
 
 
 def main() -> None:
+    global THREADS
     spec = json.loads(sys.argv[1])
     impl, w = spec["impl"], spec["workload"]
+    THREADS = int(spec.get("threads", THREADS))
     out: dict = {"impl": impl, "workload": None if w is None else w["name"]}
     try:
         if impl == "gemm_peak":

@@ -27,9 +27,17 @@ def _cell(res: dict | None, field: str, fmt: str) -> str:
     return format(res[field], fmt) + ("\\*" if res.get("noisy") else "")
 
 
+def main_threads(meta: dict) -> int:
+    """The thread count of the main tables: 2 when it was run (the bench's default), else the first one."""
+    counts = meta.get("threads") or [2]
+    return 2 if 2 in counts else counts[0]
+
+
 def render(meta: dict, workloads: list, impls: list[str], results: list[dict]) -> str:
     workloads = [w if isinstance(w, Workload) else Workload(**w) for w in workloads]
-    by = {(r["workload"], r["impl"]): r for r in results}
+    main = main_threads(meta)
+    by = {(r["workload"], r["impl"]): r for r in results
+          if r.get("threads", 2) == main and not r.get("busy_cores")}
     train = [w for w in workloads if w.mode == "train"]
     stream = [w for w in workloads if w.mode == "stream"]
     peak = meta["gemm_peak"].get("gflops")
@@ -92,6 +100,8 @@ def render(meta: dict, workloads: list, impls: list[str], results: list[dict]) -
             out.append(f"| {w.name} | " + " | ".join(_cell(by.get((w.name, k)), "us_per_step", ".1f") for k in scols) + " |")
         out.append("")
 
+    out += contention_section(meta, workloads, results)
+
     out += ["## Every case", "",
             "GFLOP/s counts GEMM flops only (forward 2·T·B·G·(I+H), training 3× that). Peak RSS is the case "
             "process's ru_maxrss; ΔRSS is peak minus RSS after imports and model construction. First call = "
@@ -104,6 +114,9 @@ def render(meta: dict, workloads: list, impls: list[str], results: list[dict]) -
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         label = IMPL_BY_KEY[r["impl"]].label if r["impl"] in IMPL_BY_KEY else r["impl"]
+        if r.get("threads", 2) != main or r.get("busy_cores"):
+            label += f", {r.get('threads', 2)} thread{'s' if r.get('threads', 2) > 1 else ''}"
+            label += ", 1 core busy" if r.get("busy_cores") else ""
         if r.get("status") != "ok":
             if r.get("status") == "n/a" and r["impl"] not in OURS:
                 continue   # peers' static n/a rows only add noise; ours stay visible
@@ -120,6 +133,39 @@ def render(meta: dict, workloads: list, impls: list[str], results: list[dict]) -
             f"{r['steal_cores']:.2f} | {r.get('tries', 1)} | {'noisy' if r.get('noisy') else ''} |")
     out.append("")
     return "\n".join(out)
+
+
+def contention_section(meta: dict, workloads: list, results: list[dict]) -> list[str]:
+    """Throughput per thread count, quiet and with one core busy (runs with --threads/--contended)."""
+    counts = meta.get("threads") or [2]
+    if len(counts) < 2 and not meta.get("contended"):
+        return []
+    conds = [(t, busy) for busy in ([0.0, 1.0] if meta.get("contended") else [0.0]) for t in counts]
+    by = {(r["workload"], r["impl"], r.get("threads", 2), r.get("busy_cores", 0.0)): r for r in results}
+    head = [f"{t} thread{'s' if t > 1 else ''}{', 1 core busy' if busy else ''}" for t, busy in conds]
+    ratios = [(t, busy) for t, busy in conds if t != counts[0]]
+    head += [f"{t} ÷ {counts[0]} thread{'s' if counts[0] > 1 else ''}{', busy' if busy else ''}" for t, busy in ratios]
+    out = ["## Threads and contention (training, sequences/s)", "",
+           "One core busy: a busy loop pinned to the last CPU runs beside the case, as another user's process "
+           "would. Ratios > 1: more threads are faster in that condition.", "",
+           "| workload | implementation | " + " | ".join(head) + " |", "|---|---|" + "---:|" * len(head)]
+    impls = list(dict.fromkeys(r["impl"] for r in results))
+    for w in workloads:
+        if w.mode != "train":
+            continue
+        for impl in impls:
+            cells = [by.get((w.name, impl, t, busy)) for t, busy in conds]
+            if not any(c and c.get("status") == "ok" for c in cells):
+                continue
+            row = [_cell(c, "seq_per_s", ".0f") for c in cells]
+            for t, busy in ratios:
+                a, b = by.get((w.name, impl, t, busy)), by.get((w.name, impl, counts[0], busy))
+                ok = a and b and a.get("status") == "ok" and b.get("status") == "ok"
+                row.append(f"{a['seq_per_s'] / b['seq_per_s']:.2f}" if ok else "—")
+            label = IMPL_BY_KEY[impl].label if impl in IMPL_BY_KEY else impl
+            out.append(f"| {w.name} | {label} | " + " | ".join(row) + " |")
+    out.append("")
+    return out
 
 
 if __name__ == "__main__":

@@ -2,14 +2,17 @@
 
     python bench/run.py            # full run (~15-25 min on the 2-core box)
     python bench/run.py --quick    # smoke run: W1, W3, W4, fewer peers and repeats (~2 min)
+    python bench/run.py --workloads "W1 LSTM" --impls rnnkit,native --threads 1,2 --contended
+                                   # each case with 1 and 2 threads, on a quiet machine and with one core busy
 
-Each case runs in its own subprocess (fresh allocator state, its own peak RSS), float32, 2 threads.
+Each case runs in its own subprocess (fresh allocator state, its own peak RSS), float32, 2 threads (--threads).
 See bench/README.md for what the columns mean.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -45,34 +48,55 @@ def probe_peers() -> dict[str, str | None]:
     return found
 
 
-def child_env(impl: Impl | None) -> dict:
+def child_env(impl: Impl | None, threads: int = 2) -> dict:
     env = dict(os.environ)
     for k in TUNED_MALLOC:
         env.pop(k, None)
-    env.update(OMP_NUM_THREADS="2", MKL_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2",
-               TF_NUM_INTRAOP_THREADS="2", TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow",
+    n = str(threads)
+    env.update(OMP_NUM_THREADS=n, MKL_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n,
+               TF_NUM_INTRAOP_THREADS=n, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow",
                JAX_PLATFORMS="cpu", PYTHONPATH=REPO + os.pathsep + env.get("PYTHONPATH", ""))
     if impl is not None and impl.tuned_malloc:
         env.update(TUNED_MALLOC)
     return env
 
 
-def run_case(impl_key: str, w: Workload | None, repeats: int, min_repeat_s: float, timeout: float) -> dict:
+@contextlib.contextmanager
+def one_core_busy(enabled: bool):
+    """Another process's work beside the case: a busy loop pinned to the last CPU, for the duration."""
+    if not enabled:
+        yield
+        return
+    cpu = max(os.sched_getaffinity(0))
+    loop = subprocess.Popen([sys.executable, "-c", f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"])
+    try:
+        time.sleep(0.3)   # spinning before the case starts
+        yield
+    finally:
+        loop.kill()
+        loop.wait()
+
+
+def run_case(impl_key: str, w: Workload | None, repeats: int, min_repeat_s: float, timeout: float,
+             threads: int = 2, busy: bool = False) -> dict:
+    """One case in its own process, with `threads` intra-op threads; busy=True: one core kept busy beside it."""
     impl = IMPL_BY_KEY.get(impl_key)
     python = peer_python() if impl is not None and impl.interp == "peers" else sys.executable
     spec = {"impl": impl_key, "workload": None if w is None else w.as_dict(), "repeats": repeats,
-            "min_repeat_s": min_repeat_s, "onednn": True if impl is None else impl.onednn}
+            "min_repeat_s": min_repeat_s, "onednn": True if impl is None else impl.onednn, "threads": threads}
+    head = {"impl": impl_key, "workload": w and w.name, "threads": threads, "busy_cores": 1.0 if busy else 0.0}
     t0 = time.perf_counter()
     try:
-        r = subprocess.run([python, os.path.join(HERE, "_child.py"), json.dumps(spec)], capture_output=True,
-                           text=True, env=child_env(impl), timeout=timeout, cwd=REPO)
+        with one_core_busy(busy):
+            r = subprocess.run([python, os.path.join(HERE, "_child.py"), json.dumps(spec)], capture_output=True,
+                               text=True, env=child_env(impl, threads), timeout=timeout, cwd=REPO)
     except subprocess.TimeoutExpired:
-        return {"impl": impl_key, "workload": w and w.name, "status": "error", "reason": f"timeout {timeout}s"}
+        return {**head, "status": "error", "reason": f"timeout {timeout}s"}
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("@@RESULT ")]
     if not lines:
-        return {"impl": impl_key, "workload": w and w.name, "status": "error",
-                "reason": f"child exited {r.returncode}: {r.stderr[-1500:]}"}
+        return {**head, "status": "error", "reason": f"child exited {r.returncode}: {r.stderr[-1500:]}"}
     res = json.loads(lines[-1][len("@@RESULT "):])
+    res.update(head)
     res["wall_s"] = time.perf_counter() - t0
     return res
 
@@ -99,7 +123,9 @@ def wait_for_quiet(threshold: float, max_wait_s: float) -> float:
 
 
 def is_noisy(res: dict, threshold: float) -> bool:
-    return res.get("status") == "ok" and (res["others_cores"] > threshold or res["steal_cores"] > 0.1)
+    """Other processes (besides the busy loop a contended case runs on purpose) used more than threshold cores."""
+    others = res.get("others_cores", 0.0) - res.get("busy_cores", 0.0)
+    return res.get("status") == "ok" and (others > threshold or res["steal_cores"] > 0.1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -117,7 +143,13 @@ def main(argv: list[str] | None = None) -> None:
                     help="seconds to wait for other processes to go quiet before each case (default 20; quick 2)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest"), help="output path without suffix")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per case")
+    ap.add_argument("--threads", default="2",
+                    help="comma-separated intra-op thread counts; each case runs with each (default 2)")
+    ap.add_argument("--contended", action="store_true",
+                    help="run each case also with one core busy (a busy loop pinned to the last CPU beside it)")
     args = ap.parse_args(argv)
+    thread_counts = [int(n) for n in args.threads.split(",")]
+    conditions = [(t, busy) for busy in ([False, True] if args.contended else [False]) for t in thread_counts]
 
     repeats = args.repeats or (3 if args.quick else 7)
     if args.retries is None:
@@ -151,26 +183,18 @@ def main(argv: list[str] | None = None) -> None:
             if reason is None and impl.interp == "peers" and not peers.get(key):
                 reason = f"{key} not installed (pip install '.[bench]' or bench/.venv-peers)"
             if reason is not None:
-                results.append({"impl": key, "workload": w.name, "status": "n/a", "reason": reason})
+                results.append({"impl": key, "workload": w.name, "status": "n/a", "reason": reason,
+                                "threads": thread_counts[0], "busy_cores": 0.0})
                 continue
-            wait_for_quiet(args.noise_threshold, args.max_wait)
-            res = run_case(key, w, repeats, min_repeat_s, args.timeout)
-            tries = 1
-            while is_noisy(res, args.noise_threshold) and tries <= args.retries:
-                wait_for_quiet(args.noise_threshold, args.max_wait)
-                again = run_case(key, w, repeats, min_repeat_s, args.timeout)
-                tries += 1
-                if again.get("status") == "ok" and again["others_cores"] < res["others_cores"]:
-                    res = again
-            res["tries"] = tries
-            res["noisy"] = is_noisy(res, args.noise_threshold)
-            if res.get("status") == "ok":
-                res.update(derived(res, w, peak))
-            results.append(res)
-            print(summary_line(res), flush=True)
-            os.makedirs(os.path.dirname(args.out), exist_ok=True)
-            with open(args.out + ".partial.json", "w") as f:   # a long run interrupted still leaves its numbers
-                json.dump({"results": results}, f)
+            for threads, busy in conditions:
+                res = run_quietest(key, w, repeats, min_repeat_s, args, threads, busy)
+                if res.get("status") == "ok":
+                    res.update(derived(res, w, peak))
+                results.append(res)
+                print(summary_line(res), flush=True)
+                os.makedirs(os.path.dirname(args.out), exist_ok=True)
+                with open(args.out + ".partial.json", "w") as f:   # an interrupted run still leaves its numbers
+                    json.dump({"results": results}, f)
 
     meta = {
         "started_utc": started.isoformat(timespec="seconds"),
@@ -179,6 +203,7 @@ def main(argv: list[str] | None = None) -> None:
         "machine": machine_info(),
         "repeats": repeats, "min_repeat_s": min_repeat_s, "noise_threshold_cores": args.noise_threshold,
         "gemm_peak": peak, "peers": peers, "peer_python": peer_python(),
+        "threads": thread_counts, "contended": args.contended,
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out + ".json", "w") as f:
@@ -190,6 +215,22 @@ def main(argv: list[str] | None = None) -> None:
     if os.path.exists(args.out + ".partial.json"):
         os.remove(args.out + ".partial.json")
     print(f"wrote {args.out}.md and {args.out}.json", flush=True)
+
+
+def run_quietest(key: str, w: Workload, repeats: int, min_repeat_s: float, args, threads: int, busy: bool) -> dict:
+    """Wait for the machine to go quiet, run the case; re-run a noisy one (the quietest run kept)."""
+    wait_for_quiet(args.noise_threshold, args.max_wait)
+    res = run_case(key, w, repeats, min_repeat_s, args.timeout, threads, busy)
+    tries = 1
+    while is_noisy(res, args.noise_threshold) and tries <= args.retries:
+        wait_for_quiet(args.noise_threshold, args.max_wait)
+        again = run_case(key, w, repeats, min_repeat_s, args.timeout, threads, busy)
+        tries += 1
+        if again.get("status") == "ok" and again["others_cores"] < res["others_cores"]:
+            res = again
+    res["tries"] = tries
+    res["noisy"] = is_noisy(res, args.noise_threshold)
+    return res
 
 
 def derived(res: dict, w: Workload, peak: dict) -> dict:
@@ -206,7 +247,8 @@ def derived(res: dict, w: Workload, peak: dict) -> dict:
 
 
 def summary_line(res: dict) -> str:
-    head = f"{res['workload']:<18} {res['impl']:<20}"
+    cond = f"{res.get('threads', 2)}t{' busy' if res.get('busy_cores') else ''}"
+    head = f"{res['workload']:<18} {res['impl']:<20} {cond:<8}"
     if res.get("status") != "ok":
         return f"{head} {res.get('status')}: {res.get('reason', '')[:150]}"
     val = f"{res['us_per_step']:8.1f} us/step" if "us_per_step" in res else f"{res['seq_per_s']:8.1f} seq/s"

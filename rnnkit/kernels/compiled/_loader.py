@@ -162,6 +162,9 @@ def _load():
 
     _check_target_runs_here(march())
     build_dir = _build_dir(name)
+    # One line, once per machine and version: the build takes ~20-30 s and would otherwise look like a hang.
+    print(f"rnnkit: building the compiled RNN kernels for this CPU (once, ~30 s; cached in {build_dir})",
+          file=sys.stderr, flush=True)
     with warnings.catch_warnings():   # the build's own warnings (compiler version, ...) are not ours to raise
         warnings.simplefilter("ignore")
         return cpp_load(name=name, sources=_SOURCES, extra_cflags=flags, extra_ldflags=["-fopenmp"],
