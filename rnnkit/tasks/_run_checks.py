@@ -83,6 +83,11 @@ def check_run_state(folder: Path, task: str, state: dict[str, Any], config: Any)
         vocab = state.get("vocabulary_size")
         if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 3:
             raise _fail(folder, "run.json", f"'vocabulary_size' must be an int >= 3; got {vocab!r}")
+    elif task == "translate":
+        for key in ("source_vocab_size", "target_vocab_size"):
+            vocab = state.get(key)
+            if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 260:
+                raise _fail(folder, "run.json", f"{key!r} must be an int >= 260 (specials and bytes); got {vocab!r}")
 
 
 def check_model_fits_run(folder: Path, task: str, state: dict[str, Any], model: Any) -> None:
@@ -111,6 +116,12 @@ def check_model_fits_run(folder: Path, task: str, state: dict[str, Any], model: 
         if tokenizer is None or tokenizer.kind != state["tokenizer"] or tokenizer.vocab_size != state["vocab_size"]:
             raise _fail(folder, "model.rnnkit", f"the model's tokenizer ({tokenizer!r}) is not the {state['tokenizer']} "
                                                 f"tokenizer of {state['vocab_size']} ids that run.json describes")
+    elif task == "translate":
+        for key, side in (("source_vocab_size", "source_tokenizer"), ("target_vocab_size", "target_tokenizer")):
+            tokenizer = getattr(model, side, None)
+            if tokenizer is None or tokenizer.vocab_size != state[key]:
+                raise _fail(folder, "run.json", f"{key!r} is {state[key]} but the model's {side} has "
+                                                f"{getattr(tokenizer, 'vocab_size', None)} ids")
     elif task == "text":
         first = model.layers[0] if getattr(model, "layers", None) else None
         if not callable(getattr(first, "vectorize", None)):

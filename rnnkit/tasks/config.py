@@ -22,6 +22,7 @@ from rnnkit.tasks.classify.config import ClassifyConfig
 from rnnkit.tasks.forecast.config import ForecastConfig
 from rnnkit.tasks.lm.config import LMConfig
 from rnnkit.tasks.text.config import TextConfig
+from rnnkit.tasks.translate.config import TranslateConfig
 
 __all__ = [
     "TASKS",
@@ -31,6 +32,7 @@ __all__ = [
     "LMConfig",
     "TaskConfig",
     "TextConfig",
+    "TranslateConfig",
     "config_from_dict",
     "config_to_dict",
     "field_base_type",
@@ -39,8 +41,9 @@ __all__ = [
     "write_config_toml",
 ]
 
-TaskConfig = ForecastConfig | ClassifyConfig | LMConfig | TextConfig
-TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig, "lm": LMConfig, "text": TextConfig}
+TaskConfig = ForecastConfig | ClassifyConfig | LMConfig | TextConfig | TranslateConfig
+TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig, "lm": LMConfig, "text": TextConfig,
+                     "translate": TranslateConfig}
 
 
 def read_config(path: str | Path) -> tuple[str, dict[str, Any]]:
