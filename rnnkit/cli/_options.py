@@ -14,7 +14,13 @@ __all__ = ["Parser", "add_config_options", "fields_by_task", "given_config_value
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (no usage dump) and exit with code 2."""
+    """An ArgumentParser whose errors are one line (no usage dump) and exit with code 2. Options are never
+    abbreviated: with one option per config field, a prefix silently picks another option (`--output` read as
+    `--output-dropout`), and an option added later would change what an old command line means."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")

@@ -127,6 +127,14 @@ def test_usage_errors_are_one_line(capsys):
     assert code == 2 and err.count("\n") == 1
 
 
+def test_options_are_never_abbreviated(capsys):
+    """`--output` once ran as `--output-dropout` (a prefix of one option of many): a prefix is an error."""
+    code, _, err = run_cli(capsys, "train", "--task", "text", "--output", "runs2")
+    assert code == 2 and err.count("\n") == 1 and "unrecognized arguments: --output runs2" in err
+    code, _, err = run_cli(capsys, "train", "--epoch", "3")
+    assert code == 2 and "--epoch" in err
+
+
 def test_run_folder_of_another_task(capsys, tmp_path):
     code, _, _ = run_cli(capsys, "train", "-q", "--out", str(tmp_path), *SMALL)
     folder = only_folder(tmp_path)
