@@ -119,6 +119,10 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
             from rnnkit.cli.text_commands import train_text
 
             train_text(config, args, folder)
+        elif task == "translate":
+            from rnnkit.cli.translate_commands import train_translate
+
+            train_translate(config, args, folder)
         else:
             (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
     except KeyboardInterrupt:
@@ -155,6 +159,10 @@ def demo(args: argparse.Namespace) -> int:
         from rnnkit.cli.text_commands import demo_text
 
         return demo_text(args)
+    if which == "translate":
+        from rnnkit.cli.translate_commands import demo_translate
+
+        return demo_translate(args)
     if which == "lm":
         try:
             from rnnkit.cli.lm_commands import demo_lm
@@ -249,7 +257,7 @@ def _open(args: argparse.Namespace) -> Any:
     if overrides and run.task == "lm":
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in overrides)
         raise DataError(f"{flags}: options of tables (forecasting, classification); a language model reads text")
-    if overrides and run.task == "text":
+    if overrides and run.task in ("text", "translate"):
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in overrides)
         raise DataError(f"{flags}: options of tables (forecasting, classification); a text run reads one text per row")
     if overrides and run.task == "classify":
@@ -270,6 +278,10 @@ def evaluate(args: argparse.Namespace) -> int:
         from rnnkit.cli.text_commands import evaluate_text
 
         return evaluate_text(run, args)
+    if run.task == "translate":
+        from rnnkit.cli.translate_commands import evaluate_translate
+
+        return evaluate_translate(args, run)
     name = _model_name(run.config)
     where = args.data or run.config.data
     if run.task == "forecast":
@@ -305,6 +317,9 @@ def predict(args: argparse.Namespace) -> int:
         return predict_text(run, args)
     if getattr(args, "text", None):
         raise DataError(f"--text is for text runs; {run.path} is a {run.task} run: drop --text (use --data)")
+    if run.task == "translate":
+        raise DataError(f"{run.path} is a translation run; translate with `rnnkit translate {run.path} --text ...` "
+                        f"or `--data FILE -o OUT` (predict writes forecasts and labels)")
     if run.task == "lm":
         raise DataError(f"{run.path} is a language model; continue a prompt with `rnnkit generate {run.path} "
                         f"--prompt ...` (predict writes forecasts and labels)")
