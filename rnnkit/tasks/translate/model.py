@@ -138,7 +138,8 @@ class TranslationModel(Model):
 
     @torch.no_grad()
     def attention_map(self, text: str, translation_ids: list[int]) -> Tensor | None:
-        """α (T, S) of the decoder over the source while reading bos + ``translation_ids`` (+ eos), or None."""
+        """α (T + 1, S) of the decoder over the source while reading bos + ``translation_ids`` (row t: the step
+        that predicts token t; the last row, the step that predicts eos), or None without attention."""
         self.eval()
         source, lengths = pad_batch(self.encode_sources([text]))
         target_in = torch.tensor([[BOS_ID] + list(translation_ids)], dtype=torch.long)

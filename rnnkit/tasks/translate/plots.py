@@ -22,7 +22,7 @@ def plot_attention(model: Any, text: str, path: Path, **options: Any) -> Path:
         raise DataError("--plot-attention: the --text is empty; there is nothing to attend to")
     source_ids = model.encode_sources([text.strip()])[0].tolist()
     target_ids = model.decode_ids([model.encode_sources([text.strip()])[0]], **options)[0]
-    weights = model.attention_map(text.strip(), target_ids + [3])                 # the eos step too
+    weights = model.attention_map(text.strip(), target_ids)      # (T + 1, S): row t predicts token t, the last eos
     if weights is None:
         raise DataError("--plot-attention: this run's model has no attention (attention = \"none\"); train one "
                         "with --attention general (or bahdanau, dot)")
