@@ -22,7 +22,8 @@ DEMO_TEXT_CONFIG = TextConfig(data="fine_food_reviews")
 
 def model_name(config: Any) -> str:
     cell = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}[config.model]
-    return f"{'Bi' if config.bidirectional else ''}{cell}"
+    pretrained = " (fine-tuned LM)" if getattr(config, "init_from", None) and config.pretrained else ""
+    return f"{'Bi' if config.bidirectional else ''}{cell}{pretrained}"
 
 
 def train_text(config: Any, args: argparse.Namespace, folder: Path) -> None:
@@ -40,7 +41,7 @@ def train_text(config: Any, args: argparse.Namespace, folder: Path) -> None:
                f"train + {metrics['val_texts']} validation / {len(data.test_texts)} test texts, vocabulary "
                f"{metrics['vocabulary_size']} words; model trained in {metrics['train_seconds']:.0f}s{stopped} "
                f"({time.perf_counter() - start:.0f}s with the baselines)\n")
-    print(text_table(metrics["test"], model_name=model_name(config)))
+    print(text_table(metrics["test"], model_name=model_name(result.config)))   # --init-from: the LM's sizes
     _say(args, f"\nrun folder: {folder}  (model.rnnkit, metrics.json, confusion_matrix.png, test_predictions.csv, "
                f"loss.png, config.toml)")
     _say(args, f"classify:   rnnkit predict {folder} --text \"...\"   (or --data new.csv -o out.csv)")

@@ -50,7 +50,17 @@ def files(tmp_path_factory) -> dict[str, Path]:
     runs = root / "runs"
     assert main(["train", "-q", "--out", str(runs), *SMALL]) == 0
     (f["run"],) = [p for p in runs.iterdir() if p.is_dir()]
+    write("verse.txt", "great tea and stale tea. " * 40)
+    assert main(["train", "-q", "--task", "lm", "--data", str(f["verse.txt"]), "--out", str(root / "lm_runs"),
+                 "--units", "4", "--layers", "1", "--embedding-size", "4", "--seq-len", "8", "--batch-size", "2",
+                 "--epochs", "1", "--time-budget", "0", "--ngram-order", "0", "--sample-length", "5"]) == 0
+    (f["lm_run"],) = [p for p in (root / "lm_runs").iterdir() if p.is_dir()]
     return f
+
+
+def init_from(files, run, *more: str) -> list[str]:
+    return ["train", "--task", "text", "--data", str(files["reviews.csv"]), "--text-column", "review",
+            "--label-column", "score", "--epochs", "1", "--init-from", str(run), *more]
 
 
 def edited_run(files, tmp_path, edit) -> Path:
@@ -140,6 +150,10 @@ CASES = [
                                          "--text-column", "review", "--label-column", "score"], "1 class ('great')"),
     ("--text for a forecast run", lambda f, t: ["predict", str(f["run"]), "--text", "hello"], "--text"),
     ("explain a forecast run", lambda f, t: ["explain", str(f["run"]), "--text", "hello"], "--task text"),
+    ("--init-from missing", lambda f, t: init_from(f, f["root"] / "no_lm"), "--init-from"),
+    ("--init-from not an LM run", lambda f, t: init_from(f, f["run"]), "not a language model"),
+    ("--init-from not a run folder", lambda f, t: init_from(f, f["folder"]), "not an rnnkit run folder"),
+    ("--init-from with other sizes", lambda f, t: init_from(f, f["lm_run"], "--units", "9"), "--units 9"),
 ]
 
 

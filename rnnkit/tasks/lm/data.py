@@ -1,6 +1,7 @@
 """The text of a language-model run: read it, split it, and cut it into truncated-BPTT chunks.
 
     >>> corpus = load_corpus("tiny_shakespeare")        # a remote text dataset, or a UTF-8 .txt file
+    >>> corpus = load_corpus("fine_food_reviews")       # a bundled text dataset: its training texts only
     >>> train_text, val_text = split_text(corpus, val_fraction=0.1)   # the first 90 % / the last 10 %
     >>> chunks = StreamChunks(train_ids, batch_size=64, seq_len=128)  # (x, y) chunks of 64 parallel streams
 
@@ -20,7 +21,7 @@ from torch.utils.data import IterableDataset
 
 from rnnkit.data import DataError
 
-__all__ = ["Corpus", "StreamChunks", "check_stream_length", "load_corpus", "split_text"]
+__all__ = ["Corpus", "StreamChunks", "bundled_corpus", "check_stream_length", "load_corpus", "split_text"]
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,16 @@ def _read_text_file(path: Path) -> str:
 
 
 def load_corpus(data: str) -> Corpus:
-    """A remote text dataset (fetched through the cache or ``$RNNKIT_DATA_MIRROR``) or a UTF-8 text file."""
+    """A remote text dataset (fetched through the cache or ``$RNNKIT_DATA_MIRROR``), a bundled text dataset
+    (its training texts, one per line: ``bundled_corpus``) or a UTF-8 text file."""
     if _is_file(data) or Path(data).exists():
         path = Path(data)
         return Corpus(name=path.stem, source=str(path), text=_read_text_file(path))
+    from rnnkit.data.bundled import dataset_key
+
+    key = dataset_key(data)
+    if key is not None:
+        return bundled_corpus(key)
     from rnnkit.data.remote import remote_dataset
     from rnnkit.data.remote_loaders import load_text
 
@@ -68,6 +75,25 @@ def load_corpus(data: str) -> Corpus:
         raise DataError(f"--data {data!r} is a remote {dataset.kind} dataset; a language model reads text: "
                         f"tiny_shakespeare or a UTF-8 .txt file")
     return Corpus(name=dataset.name, source=f"remote dataset {dataset.name}", text=load_text(dataset, quiet=True))
+
+
+def bundled_corpus(name: str) -> Corpus:
+    """The *training* texts of a bundled text dataset (fine_food_reviews), one per line, in the dataset's order.
+
+    Its test texts are never read: a classifier fine-tuned from this language model (``--init-from``) is
+    scored on texts the language model has not seen. Newlines inside a text become spaces, so each line
+    is one text.
+    """
+    from rnnkit.data import load_dataset
+    from rnnkit.data.bundled import TextData
+
+    data = load_dataset(name)
+    if not isinstance(data, TextData):
+        raise DataError(f"--data {name!r} is a bundled dataset of numeric sequences, not text; a language model "
+                        f"reads text: a text dataset such as fine_food_reviews or tiny_shakespeare, or a UTF-8 .txt file")
+    text = "".join(" ".join(t.split("\n")) + "\n" for t in data.train_texts)
+    return Corpus(name=data.name, source=f"the {len(data.train_texts)} training texts of {data.name} (not its test texts)",
+                  text=text)
 
 
 def split_text(corpus: Corpus, *, val_fraction: float) -> tuple[str, str]:

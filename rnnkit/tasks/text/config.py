@@ -9,7 +9,7 @@ from rnnkit.tasks._config import ConfigError, ModelKind, check_training_ranges
 
 __all__ = ["Pooling", "TextConfig"]
 
-Pooling = Literal["max", "mean"]
+Pooling = Literal["max", "mean", "concat"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,6 +20,11 @@ class TextConfig:
     `vocab_size` most frequent kept) -> Embedding(mask_zero) -> [Bi]GRU/LSTM over each text's own
     tokens -> max or mean over those steps -> Dense(K, softmax). The defaults were chosen on the
     fine-food reviews over seeds 0-2 beside TF-IDF + logistic regression (docs/results.md).
+
+    With `init_from` (a language-model run) the classifier is the LM's tokenizer, embedding and LSTM
+    stack with concat pooling and a Dense head, fine-tuned ULMFiT-style (`rnnkit.tasks.text.transfer`):
+    the sizes come from the LM, so `vocab_size`, `embedding_size`, `model`, `units`, `layers`,
+    `bidirectional` and `pooling` are left at their defaults (or set to the LM's values).
     """
 
     data: str = "fine_food_reviews"  # bundled dataset name, or a .csv/.tsv/.parquet file with a text and a label column
@@ -34,13 +39,17 @@ class TextConfig:
     units: int = 32
     layers: int = 1
     bidirectional: bool = True
-    pooling: Pooling = "max"  # over each text's own steps (padding never counts): max or mean
+    pooling: Pooling = "max"  # over each text's own steps (padding never counts): max, mean or concat (last, max, mean)
     dropout: float = 0.5  # on the embeddings and on the pooled features
     epochs: int = 20  # at most; the weights kept are those of the best validation loss
     batch_size: int = 32
     learning_rate: float = 1e-3  # Adam, gradients clipped to norm 1
     patience: int = 5  # epochs without a better validation loss before stopping (0: no early stopping)
     seed: int = 0
+    init_from: str | None = None  # a language-model run folder (rnnkit train --task lm): fine-tune its tokenizer, embedding and LSTM stack
+    pretrained: bool = True  # --init-from: start from the LM's weights (--no-pretrained: its tokenizer and sizes, random weights: the control)
+    lr_decay: float = 2.6  # --init-from: each layer group below the head learns at the rate of the group above / lr_decay
+    unfreeze_every: int = 1  # --init-from: epochs per gradual-unfreezing stage, the head first, then one group more (0: all at once)
 
     def check(self) -> None:
         """Range checks (types are checked by `config_from_dict`); a bad value is a `ConfigError`."""
@@ -48,6 +57,10 @@ class TextConfig:
         for name in ("test_fraction", "val_fraction"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1); got {getattr(self, name)}")
+        if self.lr_decay < 1.0:
+            raise ConfigError(f"lr_decay must be >= 1 (1: one learning rate for every layer); got {self.lr_decay}")
+        if self.unfreeze_every < 0:
+            raise ConfigError(f"unfreeze_every must be >= 0 epochs (0: no gradual unfreezing); got {self.unfreeze_every}")
         if self.vocab_size < 3:
             raise ConfigError(f"vocab_size must be >= 3 (padding, out-of-vocabulary and one word); "
                               f"got {self.vocab_size}")

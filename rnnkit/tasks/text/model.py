@@ -4,7 +4,7 @@
                -> Embedding(V, E, mask_zero)    (B, T, E)
                -> Dropout
                -> [Bidirectional](GRU|LSTM(H, return_sequences)) x layers     (B, T, D*H), zero past each length
-               -> GlobalMax|AveragePooling1D over each text's own steps        (B, D*H)
+               -> GlobalMax|Average|ConcatPooling1D over each text's own steps (B, D*H) (concat: 3*D*H)
                -> Dropout -> Dense(K, softmax)                                 (B, K)
 
 Training does not go through the vectorizer: the texts are turned into ids once, and a DataLoader
@@ -45,7 +45,7 @@ class TextModel:
 
 def build_text_model(vectorizer: Any, config: TextConfig, num_classes: int) -> TextModel:
     from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, SimpleRNN
-    from rnnkit.layers import GlobalAveragePooling1D, GlobalMaxPooling1D
+    from rnnkit.layers import GlobalAveragePooling1D, GlobalConcatPooling1D, GlobalMaxPooling1D
     from rnnkit.models import Sequential
 
     recurrent = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}[config.model]
@@ -55,7 +55,8 @@ def build_text_model(vectorizer: Any, config: TextConfig, num_classes: int) -> T
     for index in range(config.layers):
         layer = recurrent(config.units, return_sequences=True, dropout=config.dropout if index > 0 else 0.0)
         layers.append(Bidirectional(layer) if config.bidirectional else layer)
-    layers.append(GlobalMaxPooling1D() if config.pooling == "max" else GlobalAveragePooling1D())
+    pooling = {"max": GlobalMaxPooling1D, "mean": GlobalAveragePooling1D, "concat": GlobalConcatPooling1D}
+    layers.append(pooling[config.pooling]())
     if config.dropout:
         layers.append(Dropout(config.dropout))
     layers.append(Dense(num_classes, activation="softmax"))

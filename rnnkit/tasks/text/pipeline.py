@@ -7,6 +7,9 @@
 A stratified `val_fraction` of the training texts is held out: the model stops on its loss (the best
 epoch's weights kept) and the TF-IDF baseline chooses its C on it; both learn from the same
 remaining training texts. The test texts are used for nothing but the scores.
+
+With `init_from` (a language-model run), the classifier is the LM's tokenizer, embedding and LSTM stack,
+fine-tuned with gradual unfreezing and discriminative learning rates (`rnnkit.tasks.text.transfer`).
 """
 
 from __future__ import annotations
@@ -106,11 +109,22 @@ def train_text_classifier(config: TextConfig, *, data: TextData | None = None, v
     rnnkit.set_seed(config.seed)
     train_index, val_index = _split_validation(data.train_labels, config.val_fraction, config.seed)
     train_texts = [data.train_texts[i] for i in train_index]
-    vectorizer = build_vectorizer(config, train_texts)
+    lm = None
+    if config.init_from is not None:
+        from rnnkit.tasks.text import transfer
+
+        lm = transfer.load_language_model(config.init_from)
+        config = transfer.transfer_config(config, lm)
+        vectorizer = transfer.transfer_vectorizer(lm)
+    else:
+        vectorizer = build_vectorizer(config, train_texts)
     column = f"--text-column {data.text_column!r}"
     check_tokens(vectorizer, data.train_texts, data.train_rows, where=f"{column} of the training texts")
     check_tokens(vectorizer, data.test_texts, data.test_rows, where=f"{column} of the test texts")
-    text_model = build_text_model(vectorizer, config, data.num_classes)
+    if lm is not None:
+        text_model = transfer.build_transfer_model(vectorizer, lm, config, data.num_classes)
+    else:
+        text_model = build_text_model(vectorizer, config, data.num_classes)
     train = id_loader(vectorizer, train_texts, data.train_labels[train_index], batch_size=config.batch_size,
                       shuffle=True)
     validation = None
@@ -118,16 +132,22 @@ def train_text_classifier(config: TextConfig, *, data: TextData | None = None, v
         validation = id_loader(vectorizer, [data.train_texts[i] for i in val_index], data.train_labels[val_index],
                                batch_size=128, shuffle=False)
     start = time.perf_counter()
-    history = _model.train_model(text_model.core, train, None, loss="sparse_categorical_crossentropy",
-                                 learning_rate=config.learning_rate, epochs=config.epochs,
-                                 batch_size=config.batch_size, patience=config.patience, seed=config.seed,
-                                 validation=validation, verbose=verbose, metrics=["accuracy"], backup_dir=backup_dir)
+    extra: dict[str, Any] = {}
+    if lm is not None:
+        history, extra["fine_tuning"] = transfer.fine_tune(text_model, train, validation, config, verbose=verbose,
+                                                           backup_dir=backup_dir)
+    else:
+        history = _model.train_model(text_model.core, train, None, loss="sparse_categorical_crossentropy",
+                                     learning_rate=config.learning_rate, epochs=config.epochs,
+                                     batch_size=config.batch_size, patience=config.patience, seed=config.seed,
+                                     validation=validation, verbose=verbose, metrics=["accuracy"],
+                                     backup_dir=backup_dir)
     seconds = time.perf_counter() - start
     probabilities = predict_texts(text_model.model, data.test_texts)
     test = text_report(data.test_labels, probabilities.argmax(axis=1), probabilities, data.class_names)
     test["baselines"] = _baselines(data, train_index, val_index, config.seed)
     metrics = {"test": test, "train_texts": int(train_index.size), "val_texts": int(val_index.size),
                "vocabulary_size": vectorizer.vocabulary_size(), "train_seconds": round(seconds, 1),
-               **_stopping(history, config.patience)}
+               **_stopping(history, config.patience), **extra}
     return TextResult(config=config, data=data, model=text_model.model, history=history, metrics=metrics,
                       test_probabilities=probabilities)
