@@ -123,6 +123,10 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
             from rnnkit.cli.translate_commands import train_translate
 
             train_translate(config, args, folder)
+        elif task == "speech":
+            from rnnkit.cli.speech_commands import train_speech
+
+            train_speech(config, args, folder)
         else:
             (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
     except KeyboardInterrupt:
@@ -163,6 +167,10 @@ def demo(args: argparse.Namespace) -> int:
         from rnnkit.cli.translate_commands import demo_translate
 
         return demo_translate(args)
+    if which == "speech":
+        from rnnkit.cli.speech_commands import demo_speech
+
+        return demo_speech(args)
     if which == "lm":
         try:
             from rnnkit.cli.lm_commands import demo_lm
@@ -252,6 +260,9 @@ def _open(args: argparse.Namespace) -> Any:
     from rnnkit.tasks.runs import open_run
 
     run = open_run(args.run, task=args.task)
+    if run.task in ("speech", "ctc"):
+        raise DataError(f"{run.path} is a speech run; transcribe WAV files with `rnnkit transcribe {run.path} "
+                        f"file.wav ...` (its test scores are in {run.path / 'metrics.json'})")
     overrides = {k: getattr(args, k) for k in ("fill", "time_column", "time_format")
                  if getattr(args, k, None) is not None}
     if overrides and run.task == "lm":

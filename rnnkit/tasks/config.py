@@ -21,6 +21,7 @@ from rnnkit.tasks._config import (
 from rnnkit.tasks.classify.config import ClassifyConfig
 from rnnkit.tasks.forecast.config import ForecastConfig
 from rnnkit.tasks.lm.config import LMConfig
+from rnnkit.tasks.speech.config import SpeechConfig
 from rnnkit.tasks.text.config import TextConfig
 from rnnkit.tasks.translate.config import TranslateConfig
 
@@ -30,6 +31,7 @@ __all__ = [
     "ConfigError",
     "ForecastConfig",
     "LMConfig",
+    "SpeechConfig",
     "TaskConfig",
     "TextConfig",
     "TranslateConfig",
@@ -41,9 +43,9 @@ __all__ = [
     "write_config_toml",
 ]
 
-TaskConfig = ForecastConfig | ClassifyConfig | LMConfig | TextConfig | TranslateConfig
+TaskConfig = ForecastConfig | ClassifyConfig | LMConfig | TextConfig | TranslateConfig | SpeechConfig
 TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig, "lm": LMConfig, "text": TextConfig,
-                     "translate": TranslateConfig}
+                     "translate": TranslateConfig, "speech": SpeechConfig}
 
 
 def read_config(path: str | Path) -> tuple[str, dict[str, Any]]:
