@@ -245,3 +245,28 @@ def test_cli_trains_from_an_lm_run_and_predicts_from_raw_text(lm_run, reviews_cs
     (folder,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
     assert main(["predict", str(folder), "--text", "stale and bitter", "--text", "perfect, fresh tea"]) == 0
     assert "stale and bitter" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_killed_fine_tuning_run_resumes_to_the_weights_of_an_uninterrupted_one(lm_run, tmp_path, capsys):
+    """Killed after 2 epochs (the head and the top LSTM layer unfrozen so far): the resumed epochs freeze what an
+    uninterrupted run does, and the per-group Adam state and rates come back from the backup."""
+    import signal
+
+    from rnnkit.cli import main
+    from tests.cli.test_resume import kill_after, only_folder, start, weights
+
+    write_reviews(tmp_path / "reviews.csv", 600, 0)
+    args = ["--data", str(tmp_path / "reviews.csv"), "--text-column", "review", "--label-column", "score",
+            "--init-from", str(lm_run), "--epochs", "5", "--patience", "0", "--seed", "1", "--batch-size", "16"]
+    assert main(["train", "-q", "--out", str(tmp_path / "straight"), *args]) == 0
+    straight = weights(only_folder(tmp_path / "straight"))
+    process = start(tmp_path / "killed", args)
+    folder = kill_after(process, tmp_path / "killed", 2, signal.SIGINT)
+    assert process.returncode == 130, process.stderr_text
+    capsys.readouterr()
+    assert main(["train", "-q", "--resume", str(folder)]) == 0
+    resumed = weights(folder)
+    assert straight.keys() == resumed.keys()
+    for key in straight:
+        torch.testing.assert_close(resumed[key], straight[key], rtol=0, atol=0, msg=key)
