@@ -90,10 +90,10 @@ def bundled_corpus(name: str) -> Corpus:
     data = load_dataset(name)
     if not isinstance(data, TextData):
         raise DataError(f"--data {name!r} is a bundled dataset of numeric sequences, not text; a language model "
-                        f"reads text: a text dataset such as fine_food_reviews or tiny_shakespeare, or a UTF-8 .txt file")
+                        f"reads text: a text dataset such as fine_food_reviews or tiny_shakespeare, or a .txt file")
     text = "".join(" ".join(t.split("\n")) + "\n" for t in data.train_texts)
-    return Corpus(name=data.name, source=f"the {len(data.train_texts)} training texts of {data.name} (not its test texts)",
-                  text=text)
+    source = f"the {len(data.train_texts)} training texts of {data.name} (not its test texts)"
+    return Corpus(name=data.name, source=source, text=text)
 
 
 def split_text(corpus: Corpus, *, val_fraction: float) -> tuple[str, str]:

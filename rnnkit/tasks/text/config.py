@@ -39,17 +39,17 @@ class TextConfig:
     units: int = 32
     layers: int = 1
     bidirectional: bool = True
-    pooling: Pooling = "max"  # over each text's own steps (padding never counts): max, mean or concat (last, max, mean)
+    pooling: Pooling = "max"  # over each text's own steps (padding never counts): max, mean or concat (last+max+mean)
     dropout: float = 0.5  # on the embeddings and on the pooled features
     epochs: int = 20  # at most; the weights kept are those of the best validation loss
     batch_size: int = 32
     learning_rate: float = 1e-3  # Adam, gradients clipped to norm 1
     patience: int = 5  # epochs without a better validation loss before stopping (0: no early stopping)
     seed: int = 0
-    init_from: str | None = None  # a language-model run folder (rnnkit train --task lm): fine-tune its tokenizer, embedding and LSTM stack
-    pretrained: bool = True  # --init-from: start from the LM's weights (--no-pretrained: its tokenizer and sizes, random weights: the control)
-    lr_decay: float = 2.6  # --init-from: each layer group below the head learns at the rate of the group above / lr_decay
-    unfreeze_every: int = 1  # --init-from: epochs per gradual-unfreezing stage, the head first, then one group more (0: all at once)
+    init_from: str | None = None  # an LM run folder (train --task lm): fine-tune its tokenizer, embedding and LSTMs
+    pretrained: bool = True  # --init-from: the LM's weights (--no-pretrained: its sizes, random weights: the control)
+    lr_decay: float = 2.6  # --init-from: each layer group below the head learns at the rate above it / lr_decay
+    unfreeze_every: int = 1  # --init-from: epochs per unfreezing stage: the head, then one group more (0: all at once)
 
     def check(self) -> None:
         """Range checks (types are checked by `config_from_dict`); a bad value is a `ConfigError`."""
@@ -60,7 +60,8 @@ class TextConfig:
         if self.lr_decay < 1.0:
             raise ConfigError(f"lr_decay must be >= 1 (1: one learning rate for every layer); got {self.lr_decay}")
         if self.unfreeze_every < 0:
-            raise ConfigError(f"unfreeze_every must be >= 0 epochs (0: no gradual unfreezing); got {self.unfreeze_every}")
+            raise ConfigError(f"unfreeze_every must be >= 0 epochs (0: no gradual unfreezing); "
+                              f"got {self.unfreeze_every}")
         if self.vocab_size < 3:
             raise ConfigError(f"vocab_size must be >= 3 (padding, out-of-vocabulary and one word); "
                               f"got {self.vocab_size}")

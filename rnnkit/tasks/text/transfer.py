@@ -1,6 +1,6 @@
 r"""Pre-training -> fine-tuning (ULMFiT, Howard & Ruder 2018): a text classifier that starts from a language model.
 
-    >>> lm_run = "runs/lm-fine_food_reviews-..."        # rnnkit train --task lm --data fine_food_reviews --tokenizer bpe
+    >>> lm_run = "runs/lm-fine_food_reviews-..."   # rnnkit train --task lm --data fine_food_reviews --tokenizer bpe
     >>> result = train_text_classifier(TextConfig(data="fine_food_reviews", init_from=lm_run))
 
 The classifier reads text with the LM's tokenizer and keeps the LM's embedding and LSTM stack (copied
