@@ -48,7 +48,7 @@ def build_parser() -> Parser:
     train = sub.add_parser("train", parents=[common], help="train a forecaster or classifier; writes a run folder",
                            description="Train on a bundled dataset (`rnnkit datasets`) or a .csv/.parquet file. "
                            "Options may come from --config FILE.toml (same keys, plus task = ...); flags override it.")
-    train.add_argument("--task", choices=("forecast", "classify", "lm", "text", "translate", "speech"), default=None,
+    train.add_argument("--task", choices=("forecast", "classify", "lm", "text", "translate", "speech", "ctc"), default=None,
                        help="default: the bundled dataset's task, else forecast")
     train.add_argument("--config", default=None, metavar="FILE", help="TOML (or JSON) file of run options")
     train.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
@@ -63,7 +63,7 @@ def build_parser() -> Parser:
         command = sub.add_parser(name, parents=[common], help=text, description=text[0].upper() + text[1:] + ".")
         command.add_argument("run", help="a run folder written by `rnnkit train` or `rnnkit demo`")
         command.add_argument("--data", default=None, help="other data (bundled name or file) with the run's columns")
-        command.add_argument("--task", choices=("forecast", "classify", "lm", "text", "translate", "speech"), default=None,
+        command.add_argument("--task", choices=("forecast", "classify", "lm", "text", "translate", "speech", "ctc"), default=None,
                              help="check that the run is of this task")
         command.add_argument("--fill", choices=FILL_METHODS, default=None, help="missing values in --data")
         command.add_argument("--time-column", dest="time_column", default=None, help="date column of --data")

@@ -127,6 +127,10 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
             from rnnkit.cli.speech_commands import train_speech
 
             train_speech(config, args, folder)
+        elif task == "ctc":
+            from rnnkit.cli.speech_commands import train_ctc
+
+            train_ctc(config, args, folder)
         else:
             (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
     except KeyboardInterrupt:

@@ -21,12 +21,13 @@ from rnnkit.tasks._config import (
 from rnnkit.tasks.classify.config import ClassifyConfig
 from rnnkit.tasks.forecast.config import ForecastConfig
 from rnnkit.tasks.lm.config import LMConfig
-from rnnkit.tasks.speech.config import SpeechConfig
+from rnnkit.tasks.speech.config import CTCConfig, SpeechConfig
 from rnnkit.tasks.text.config import TextConfig
 from rnnkit.tasks.translate.config import TranslateConfig
 
 __all__ = [
     "TASKS",
+    "CTCConfig",
     "ClassifyConfig",
     "ConfigError",
     "ForecastConfig",
@@ -43,9 +44,10 @@ __all__ = [
     "write_config_toml",
 ]
 
-TaskConfig = ForecastConfig | ClassifyConfig | LMConfig | TextConfig | TranslateConfig | SpeechConfig
+TaskConfig = ForecastConfig | ClassifyConfig | LMConfig | TextConfig | TranslateConfig | SpeechConfig | CTCConfig
 TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig, "lm": LMConfig, "text": TextConfig,
-                     "translate": TranslateConfig, "speech": SpeechConfig}
+                     "translate": TranslateConfig, "speech": SpeechConfig,
+                     "ctc": CTCConfig}
 
 
 def read_config(path: str | Path) -> tuple[str, dict[str, Any]]:

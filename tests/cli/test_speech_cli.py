@@ -86,3 +86,30 @@ def test_train_config_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, nee
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err
     assert not any(tmp_path.iterdir())                                    # no run folder left behind
+
+
+CTC_TINY = ["--train-strings", "30", "--test-strings", "4", "--max-digits", "3", "--units", "8", "--layers", "1",
+            "--epochs", "1", "--beam-size", "2"]
+
+
+@pytest.mark.slow
+def test_train_ctc_and_transcribe_a_string(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RNNKIT_DATA_MIRROR", str(RECORDINGS.parents[1]))
+    assert main(["train", "-q", "--task", "ctc", "--out", str(tmp_path / "runs"), *CTC_TINY]) == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"greedy", "beam 2"} and metrics["test"]["greedy"]["utterances"] == 4
+    assert (folder / "test_transcripts.csv").read_text().splitlines()[0] == "speaker,reference,greedy,beam 2"
+    capsys.readouterr()
+    assert main(["transcribe", str(folder), str(RECORDINGS / "7_theo_3.wav"), "--beam", "1"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert all(w in "0123456789" for w in line.split("\t")[1].split())
+
+
+def test_ctc_strings_too_short_for_their_labels_are_an_error_before_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RNNKIT_DATA_MIRROR", str(RECORDINGS.parents[1]))
+    argv = ["train", "--task", "ctc", "--out", str(tmp_path), *CTC_TINY, "--frame-stack", "60", "--min-digits", "3"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "need at least" in err and "--frame-stack" in err
+    assert not any(tmp_path.iterdir())

@@ -22,6 +22,7 @@ from rnnkit.data.audio.features import (
     mfcc,
     num_frames,
     power_spectrum,
+    stack_frames,
 )
 from rnnkit.data.audio.wav import read_wav, resample
 
@@ -40,4 +41,5 @@ __all__ = [
     "read_wav",
     "resample",
     "spec_augment",
+    "stack_frames",
 ]

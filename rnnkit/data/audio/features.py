@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["FeatureConfig", "add_deltas", "cmvn", "deltas", "features", "frame_signal", "log_mel", "mel_filterbank",
-           "mfcc", "num_frames", "power_spectrum"]
+           "mfcc", "num_frames", "power_spectrum", "stack_frames"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,3 +216,13 @@ def features(signal: Tensor, config: FeatureConfig = FeatureConfig()) -> Tensor:
     base = mfcc(signal, config) if config.kind == "mfcc" else log_mel(signal, config)
     x = add_deltas(base, config.delta_order, config.delta_width)
     return (cmvn(x) if config.normalize else x).to(torch.float32)
+
+
+def stack_frames(x: Tensor, k: int) -> Tensor:
+    """(T, I) -> (ceil(T / k), k I): k consecutive frames side by side (the last group zero-padded), so a
+    recurrence reads k times fewer, wider steps (CTC models: one step every 20 ms at k = 2)."""
+    if k == 1:
+        return x
+    T, I = x.shape
+    padded = torch.nn.functional.pad(x, (0, 0, 0, -T % k))                  # (k ceil(T / k), I)
+    return padded.reshape(-1, k * I)

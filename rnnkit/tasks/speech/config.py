@@ -93,12 +93,14 @@ class CTCConfig:
     n_mels: int = 26  # mel filters (logmel: the features; mfcc: what the DCT reads)
     delta_order: int = 2  # 0: features only, 1: + deltas, 2: + delta-deltas
     augment: bool = True  # SpecAugment time and frequency masks on the training clips, new ones every epoch
+    frame_stack: int = 2  # ctc: consecutive frames read as one step (2: a step every 20 ms)
     model: ModelKind = "gru"
     units: int = 96
     layers: int = 2
     bidirectional: bool = True
     dropout: float = 0.1  # between recurrent layers and before the output layer
     epochs: int = 30  # at most; the weights kept are those of the best validation loss
+    time_budget: float = 0.0  # minutes of training (validation included); 0: no limit, --epochs decides
     batch_size: int = 32
     learning_rate: float = 3e-3  # Adam, gradients clipped to norm 1
     patience: int = 6  # epochs without a better validation loss before stopping (0: no early stopping)
@@ -110,6 +112,8 @@ class CTCConfig:
         if not 1 <= self.min_digits <= self.max_digits:
             raise ConfigError(f"min_digits and max_digits must satisfy 1 <= min_digits <= max_digits; got "
                               f"{self.min_digits} and {self.max_digits}")
-        for name in ("train_strings", "test_strings", "beam_size"):
+        if self.time_budget < 0:
+            raise ConfigError(f"time_budget must be >= 0 minutes (0: no limit); got {self.time_budget}")
+        for name in ("train_strings", "test_strings", "beam_size", "frame_stack"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1; got {getattr(self, name)}")

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from rnnkit.data import DataError
 from rnnkit.data.audio import FeatureConfig
@@ -82,8 +83,11 @@ def transcribe_run(run: RunFolder, paths: Sequence[str | Path], *, beam_size: in
     features = _features(paths, front_end)
     model = run.model()
     if run.task == "ctc":
+        from rnnkit.data.audio import stack_frames
         from rnnkit.tasks.speech.ctc import transcribe_features
 
+        stack = int(run.state.get("frame_stack", 1))
+        features = [stack_frames(torch.from_numpy(f), stack).numpy() for f in features]
         width = run.config.beam_size if beam_size is None else beam_size
         return [Transcript(path=str(p), text=text, confidence=confidence)
                 for p, (text, confidence) in zip(paths, transcribe_features(model, features, beam_size=width))]
