@@ -16,6 +16,7 @@ from rnnkit.data.audio.features import (
     cmvn,
     deltas,
     features,
+    frame_features,
     frame_signal,
     log_mel,
     mel_filterbank,
@@ -23,6 +24,7 @@ from rnnkit.data.audio.features import (
     num_frames,
     power_spectrum,
     stack_frames,
+    window,
 )
 from rnnkit.data.audio.wav import read_wav, resample
 
@@ -32,6 +34,7 @@ __all__ = [
     "cmvn",
     "deltas",
     "features",
+    "frame_features",
     "frame_signal",
     "log_mel",
     "mel_filterbank",
@@ -42,4 +45,5 @@ __all__ = [
     "resample",
     "spec_augment",
     "stack_frames",
+    "window",
 ]

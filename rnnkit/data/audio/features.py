@@ -19,6 +19,7 @@ because stft centres a short window inside the n_fft-sample frame and would shif
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -27,8 +28,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-__all__ = ["FeatureConfig", "add_deltas", "cmvn", "deltas", "features", "frame_signal", "log_mel", "mel_filterbank",
-           "mfcc", "num_frames", "power_spectrum", "stack_frames"]
+__all__ = ["FeatureConfig", "add_deltas", "cmvn", "deltas", "features", "frame_features", "frame_signal", "log_mel", "mel_filterbank",
+           "mfcc", "num_frames", "power_spectrum", "stack_frames", "window"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +147,11 @@ def _dct_ortho(n: int, dtype: torch.dtype) -> Tensor:
     return D.to(dtype)
 
 
+def window(config: FeatureConfig, dtype: torch.dtype = torch.float32) -> Tensor:
+    """(L,) the analysis window of `config`."""
+    return _window(config.window, config.frame_length, dtype)
+
+
 def _spectrum(signal: Tensor, config: FeatureConfig) -> Tensor:
     """(N,) -> (T, F) power spectrum of the pre-emphasised frames."""
     config.check()
@@ -162,20 +168,12 @@ def _as_tensor(signal: Tensor | object) -> Tensor:
     return signal if signal.is_floating_point() else signal.to(torch.float32)
 
 
-def log_mel(signal: Tensor, config: FeatureConfig = FeatureConfig()) -> Tensor:
-    """(N,) -> (T, M) log mel-filterbank energies."""
-    signal = _as_tensor(signal)
-    P = _spectrum(signal, config)                                                            # (T, F)
-    H = mel_filterbank(config.n_mels, config.n_fft, config.sample_rate, dtype=P.dtype)        # (M, F)
-    return _log(P @ H.T)                                                                     # (T, M)
-
-
-def mfcc(signal: Tensor, config: FeatureConfig = FeatureConfig()) -> Tensor:
-    """(N,) -> (T, C) mel-frequency cepstral coefficients (liftered; c_0 = log energy with `energy`)."""
-    signal = _as_tensor(signal)
-    P = _spectrum(signal, config)                                                            # (T, F)
+def frame_features(P: Tensor, config: FeatureConfig = FeatureConfig()) -> Tensor:
+    """(T, F) power spectrum -> (T, C) MFCC or (T, M) log-mel, as `config.kind` says (one frame needs no other)."""
     H = mel_filterbank(config.n_mels, config.n_fft, config.sample_rate, dtype=P.dtype)        # (M, F)
     m = _log(P @ H.T)                                                                        # (T, M)
+    if config.kind == "logmel":
+        return m
     c = (m @ _dct_ortho(config.n_mels, m.dtype))[:, : config.n_mfcc]                         # (T, C)
     if config.lifter:
         i = torch.arange(config.n_mfcc, dtype=c.dtype)
@@ -183,6 +181,16 @@ def mfcc(signal: Tensor, config: FeatureConfig = FeatureConfig()) -> Tensor:
     if config.energy:
         c = torch.cat([_log(P.sum(dim=1))[:, None], c[:, 1:]], dim=1)
     return c
+
+
+def log_mel(signal: Tensor, config: FeatureConfig = FeatureConfig()) -> Tensor:
+    """(N,) -> (T, M) log mel-filterbank energies."""
+    return frame_features(_spectrum(_as_tensor(signal), config), dataclasses.replace(config, kind="logmel"))
+
+
+def mfcc(signal: Tensor, config: FeatureConfig = FeatureConfig()) -> Tensor:
+    """(N,) -> (T, C) mel-frequency cepstral coefficients (liftered; c_0 = log energy with `energy`)."""
+    return frame_features(_spectrum(_as_tensor(signal), config), dataclasses.replace(config, kind="mfcc"))
 
 
 def deltas(x: Tensor, width: int = 2) -> Tensor:
@@ -213,7 +221,7 @@ def cmvn(x: Tensor, eps: float = 1e-5) -> Tensor:
 def features(signal: Tensor, config: FeatureConfig = FeatureConfig()) -> Tensor:
     """(N,) -> (T, I): MFCC or log-mel frames, + deltas, normalised per utterance, as float32 model input."""
     signal = _as_tensor(signal)
-    base = mfcc(signal, config) if config.kind == "mfcc" else log_mel(signal, config)
+    base = frame_features(_spectrum(signal, config), config)
     x = add_deltas(base, config.delta_order, config.delta_width)
     return (cmvn(x) if config.normalize else x).to(torch.float32)
 

@@ -18,7 +18,8 @@ SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 def feature_config(config: SpeechConfig | CTCConfig) -> FeatureConfig:
     """The audio front end a run was trained with (also what `transcribe` computes on a new WAV)."""
     return FeatureConfig(kind=config.audio_features, n_mfcc=config.n_mfcc, n_mels=config.n_mels,
-                         delta_order=config.delta_order)
+                         delta_order=config.delta_order,
+                         normalize=getattr(config, "normalization", "utterance") == "utterance")
 
 
 def _check_common(config: SpeechConfig | CTCConfig) -> None:
@@ -94,6 +95,7 @@ class CTCConfig:
     delta_order: int = 2  # 0: features only, 1: + deltas, 2: + delta-deltas
     augment: bool = True  # SpecAugment time and frequency masks on the training clips, new ones every epoch
     frame_stack: int = 2  # ctc: consecutive frames read as one step (2: a step every 20 ms)
+    normalization: Literal["utterance", "global"] = "utterance"  # ctc: per-utterance CMVN, or the training strings' mean/std (causal: what streaming needs)
     model: ModelKind = "gru"
     units: int = 96
     layers: int = 2

@@ -37,9 +37,24 @@ __all__ = ["CTCResult", "check_frames", "ctc_scores", "required_steps", "save_ct
 TEST_SEED = 1_000_003  # the test strings do not depend on the training seed: every run is scored on the same ones
 
 
-def utterance_features(signal: np.ndarray, front_end: FeatureConfig, frame_stack: int) -> np.ndarray:
-    """(T / frame_stack, I frame_stack) float32 model input of one utterance."""
-    return stack_frames(features(torch.from_numpy(signal), front_end), frame_stack).numpy()
+def utterance_features(signal: np.ndarray, front_end: FeatureConfig, frame_stack: int,
+                       scaler: dict[str, list[float]] | None = None) -> np.ndarray:
+    """(T / frame_stack, I frame_stack) float32 model input of one utterance; `scaler` (normalization
+    "global"): the training frames' mean and std, applied before stacking."""
+    x = features(torch.from_numpy(signal), front_end)                              # (T, I)
+    return stack_frames(apply_scaler(x, scaler), frame_stack).numpy()
+
+
+def apply_scaler(x: torch.Tensor, scaler: dict[str, list[float]] | None) -> torch.Tensor:
+    if scaler is None:
+        return x
+    return (x - torch.tensor(scaler["mean"], dtype=x.dtype)) / torch.tensor(scaler["std"], dtype=x.dtype)
+
+
+def fit_scaler(signals: list[np.ndarray], front_end: FeatureConfig) -> dict[str, list[float]]:
+    """Mean and std of every coefficient over all frames of `signals` (the training strings)."""
+    frames = torch.cat([features(torch.from_numpy(s), front_end) for s in signals]).to(torch.float64)
+    return {"mean": frames.mean(0).tolist(), "std": frames.std(0, unbiased=False).clamp_min(1e-5).tolist()}
 
 
 def required_steps(digits: tuple[int, ...]) -> int:
@@ -65,6 +80,7 @@ class CTCResult:
     metrics: dict[str, Any]        # {"test": {"greedy": {wer, cer, string_accuracy, utterances}, "beam": {...}}, ...}
     test_strings: list[DigitString]
     transcripts: dict[str, list[str]]   # decoding -> one text per test string
+    scaler: dict[str, list[float]] | None = None   # normalization "global": the training frames' mean and std
 
 
 def _split_clips(config: CTCConfig) -> tuple[list, list]:
@@ -152,8 +168,9 @@ def train_ctc_model(config: CTCConfig, *, verbose: int = 0, backup_dir: str | Pa
     train = make_strings(train_clips, count=config.train_strings, seed=config.seed, **lengths)
     test = make_strings(test_clips, count=config.test_strings, seed=TEST_SEED, **lengths)
     start = time.perf_counter()
-    train_x = [utterance_features(s.signal, front_end, config.frame_stack) for s in train]
-    test_x = [utterance_features(s.signal, front_end, config.frame_stack) for s in test]
+    scaler = fit_scaler([s.signal for s in train], front_end) if config.normalization == "global" else None
+    train_x = [utterance_features(s.signal, front_end, config.frame_stack, scaler) for s in train]
+    test_x = [utterance_features(s.signal, front_end, config.frame_stack, scaler) for s in test]
     feature_seconds = time.perf_counter() - start
     labels = [s.digits for s in train]
     check_frames([len(x) for x in train_x], labels, where="the training strings")
@@ -201,7 +218,7 @@ def train_ctc_model(config: CTCConfig, *, verbose: int = 0, backup_dir: str | Pa
                "best_epoch": int(np.argmin(history["val_loss"])) + 1,
                "test_speakers": sorted({s.speaker for s in test})}
     return CTCResult(config=config, model=model, history=history, metrics=metrics, test_strings=test,
-                     transcripts=transcripts)
+                     transcripts=transcripts, scaler=scaler)
 
 
 def save_ctc_run(result: CTCResult, out: str | Path | None = None, *, folder: Path | None = None) -> Path:
@@ -214,7 +231,7 @@ def save_ctc_run(result: CTCResult, out: str | Path | None = None, *, folder: Pa
             raise TypeError("save_ctc_run: pass out= (a folder for run folders) or folder= (a started run)")
         folder = start_run(out, task="ctc", config=result.config)
     state = {"front_end": dataclasses.asdict(feature_config(result.config)), "frame_stack": result.config.frame_stack,
-             "labels": ["<blank>", *map(str, range(10))]}
+             "labels": ["<blank>", *map(str, range(10))], "scaler": result.scaler}
     finish_run(folder, task="ctc", config=result.config, state=state, metrics=result.metrics, model=result.model)
     frame = pd.DataFrame({"speaker": [s.speaker for s in result.test_strings],
                           "reference": [s.text for s in result.test_strings], **result.transcripts})

@@ -86,8 +86,10 @@ def transcribe_run(run: RunFolder, paths: Sequence[str | Path], *, beam_size: in
         from rnnkit.data.audio import stack_frames
         from rnnkit.tasks.speech.ctc import transcribe_features
 
-        stack = int(run.state.get("frame_stack", 1))
-        features = [stack_frames(torch.from_numpy(f), stack).numpy() for f in features]
+        from rnnkit.tasks.speech.ctc import apply_scaler
+
+        stack, scaler = int(run.state.get("frame_stack", 1)), run.state.get("scaler")
+        features = [stack_frames(apply_scaler(torch.from_numpy(f), scaler), stack).numpy() for f in features]
         width = run.config.beam_size if beam_size is None else beam_size
         return [Transcript(path=str(p), text=text, confidence=confidence)
                 for p, (text, confidence) in zip(paths, transcribe_features(model, features, beam_size=width))]
