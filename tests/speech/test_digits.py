@@ -85,3 +85,16 @@ def test_leave_one_speaker_out_tests_on_every_take_of_that_speaker():
     assert "lucas" not in {c.speaker for c in train}
     with pytest.raises(DataError, match="not a speaker of FSDD"):
         split_clips(clips, "speaker", "jackson")
+
+
+@needs_mirror
+def test_speed_perturbation_adds_a_slower_and_a_faster_copy_of_each_training_clip():
+    from rnnkit.tasks.speech.data import perturbed_features
+
+    data = tiny_data()
+    clip = data.train_clips[0]
+    lengths = [len(perturbed_features(clip.path, data.front_end, 0.9)), len(data.train_features[0]),
+               len(perturbed_features(clip.path, data.front_end, 1.1))]
+    assert lengths == sorted(lengths, reverse=True) and lengths[0] > lengths[2]
+    result = train_digit_classifier(dataclasses.replace(TINY, epochs=1, speed_perturb=True), data=data, baseline=False)
+    assert result.metrics["train_examples"] == 3 * result.metrics["train_clips"]

@@ -53,6 +53,7 @@ class SpeechConfig:
     n_mels: int = 26  # mel filters (logmel: the features; mfcc: what the DCT reads)
     delta_order: int = 2  # 0: features only, 1: + deltas, 2: + delta-deltas
     augment: bool = True  # SpecAugment time and frequency masks on the training clips, new ones every epoch
+    speed_perturb: bool = False  # speech: also train on every training clip played 10 % slower and 10 % faster (tempo and pitch)
     model: ModelKind = "gru"
     units: int = 64
     layers: int = 1

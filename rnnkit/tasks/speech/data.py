@@ -22,7 +22,8 @@ from rnnkit.data import DataError, SpokenDigit, fsdd_files
 from rnnkit.data.audio import FeatureConfig, cmvn, features, read_wav, spec_augment
 from rnnkit.tasks.speech.config import SpeechConfig, feature_config
 
-__all__ = ["DIGITS", "DigitData", "FeatureDataset", "clip_features", "load_digits", "wav_features"]
+__all__ = ["DIGITS", "DigitData", "FeatureDataset", "SPEEDS", "clip_features", "load_digits", "perturbed_features",
+           "wav_features"]
 
 DIGITS = tuple(str(d) for d in range(10))
 
@@ -38,6 +39,20 @@ def clip_features(path: Path, front_end: FeatureConfig) -> np.ndarray:
     each clip once, and the baseline's un-normalised statistics come from the same frames)."""
     raw = _raw_features(path, dataclasses.replace(front_end, normalize=False))
     return (cmvn(raw) if front_end.normalize else raw).numpy()
+
+
+SPEEDS = {0.9: (10, 9), 1.1: (10, 11)}  # speed -> (up, down) of the resampling that plays a clip that fast
+
+
+@functools.lru_cache(maxsize=8192)
+def perturbed_features(path: Path, front_end: FeatureConfig, speed: float) -> np.ndarray:
+    """(T', I) features of a clip played `speed` times as fast (resampled by 1 / speed and read at the old
+    rate: shorter and higher at 1.1, as in Ko et al. 2015's speed perturbation)."""
+    from scipy.signal import resample_poly
+
+    up, down = SPEEDS[speed]
+    signal = resample_poly(read_wav(path, sample_rate=front_end.sample_rate), up, down).astype(np.float32)
+    return features(torch.from_numpy(signal), front_end).numpy()
 
 
 def wav_features(path: str | Path, front_end: FeatureConfig) -> np.ndarray:

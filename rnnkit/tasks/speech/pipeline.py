@@ -24,7 +24,8 @@ from rnnkit.tasks import _model
 from rnnkit.tasks.classify.pipeline import classification_report
 from rnnkit.tasks.speech.baselines import mfcc_stats_logistic
 from rnnkit.tasks.speech.config import SpeechConfig
-from rnnkit.tasks.speech.data import DIGITS, DigitData, FeatureDataset, clip_features, load_digits
+from rnnkit.tasks.speech.data import (DIGITS, SPEEDS, DigitData, FeatureDataset, clip_features, load_digits,
+                                      perturbed_features)
 from rnnkit.tasks.speech.model import build_digit_model, predict_digits
 
 __all__ = ["SpeechResult", "digit_report", "feature_loader", "train_digit_classifier"]
@@ -71,8 +72,12 @@ def train_digit_classifier(config: SpeechConfig, *, data: DigitData | None = Non
         np.zeros(len(labels), dtype=bool)
     train_index, val_index = np.flatnonzero(~held), np.flatnonzero(held)
     model = build_digit_model(config, data.front_end.size)
-    train = feature_loader([data.train_features[i] for i in train_index], list(labels[train_index]),
-                           batch_size=config.batch_size, shuffle=True, augment=config.augment)
+    train_x, train_y = [data.train_features[i] for i in train_index], list(labels[train_index])
+    if config.speed_perturb:
+        for speed in SPEEDS:
+            train_x += [perturbed_features(data.train_clips[i].path, data.front_end, speed) for i in train_index]
+            train_y += list(labels[train_index])
+    train = feature_loader(train_x, train_y, batch_size=config.batch_size, shuffle=True, augment=config.augment)
     validation = None
     if val_index.size:
         validation = feature_loader([data.train_features[i] for i in val_index], list(labels[val_index]),
@@ -96,6 +101,7 @@ def train_digit_classifier(config: SpeechConfig, *, data: DigitData | None = Non
                                                "per_speaker": scored["per_speaker"],
                                                "seconds": round(entry["seconds"], 1)}}
     metrics: dict[str, Any] = {"test": test, "train_clips": int(train_index.size), "val_clips": int(val_index.size),
+                               "train_examples": len(train_x),
                                "train_seconds": round(seconds, 1)}
     if history.get("val_loss") and config.patience:
         best = int(np.nanargmin(history["val_loss"]))
