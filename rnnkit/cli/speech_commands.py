@@ -80,8 +80,34 @@ def add_transcribe_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     command.add_argument("wav", nargs="+", help="WAV files to transcribe")
     command.add_argument("--beam", type=int, default=None, metavar="N",
                          help="CTC runs: prefix beam search width (default: the run's; 1: greedy)")
+    command.add_argument("--stream", action="store_true", help="unidirectional CTC runs: read each file 10 ms at a "
+                         "time and print the digits as they are recognised (greedy)")
     command.add_argument("--output", "-o", default=None, metavar="CSV", help="also write the transcripts as CSV")
     command.set_defaults(handler=transcribe)
+
+
+def _stream(run: Any, args: argparse.Namespace) -> int:
+    from rnnkit.data.audio import read_wav
+    from rnnkit.tasks.speech.run import front_end_of
+    from rnnkit.tasks.speech.streaming import StreamingTranscriber
+
+    if run.task != "ctc":
+        raise DataError(f"--stream transcribes with a CTC run; {run.path} is an isolated-digit run: drop --stream")
+    if args.beam is not None or args.output:
+        raise DataError("--stream decodes greedily as the audio arrives and prints it: drop --beam and --output")
+    front_end = front_end_of(run)
+    for path in args.wav:
+        signal = read_wav(path, sample_rate=front_end.sample_rate)
+        try:
+            transcriber = StreamingTranscriber.from_run(run)
+        except ValueError as error:
+            raise DataError(f"--stream: {run.path}: {str(error).split(': ', 1)[1]}") from None
+        print(f"{path}\t", end="", flush=True)
+        for i in range(0, len(signal), front_end.hop_length):
+            for digit in transcriber.push(signal[i:i + front_end.hop_length]):
+                print(f"{digit} ", end="", flush=True)
+        print(" ".join(map(str, transcriber.flush())), flush=True)
+    return 0
 
 
 def transcribe(args: argparse.Namespace) -> int:
@@ -95,6 +121,8 @@ def transcribe(args: argparse.Namespace) -> int:
     if run.task not in ("speech", "ctc"):
         raise DataError(f"{run.path} is a {run.task} run; transcribe reads speech runs (`rnnkit train --task speech` "
                         f"or `--task ctc`)")
+    if args.stream:
+        return _stream(run, args)
     if args.beam is not None and run.task != "ctc":
         raise DataError(f"--beam applies to CTC runs; {run.path} is an isolated-digit run: drop --beam")
     transcripts = transcribe_run(run, args.wav, beam_size=args.beam)

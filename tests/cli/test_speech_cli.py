@@ -65,6 +65,7 @@ def _bad_wav(path: Path) -> Path:
     (["transcribe", "{run}", "--beam", "0", "{clip}"], "--beam must be an int >= 1"),
     (["transcribe", "{nowhere}", "{clip}"], "does not exist"),
     (["evaluate", "{run}"], "rnnkit transcribe"),
+    (["transcribe", "{run}", "--stream", "{clip}"], "--stream transcribes with a CTC run"),
 ])
 def test_transcribe_errors_are_one_line_and_exit_2(speech_run, tmp_path, capsys, argv, needle):
     (tmp_path / "notes.wav").write_text("not audio")
@@ -104,6 +105,8 @@ def test_train_ctc_and_transcribe_a_string(tmp_path, monkeypatch, capsys):
     assert main(["transcribe", str(folder), str(RECORDINGS / "7_theo_3.wav"), "--beam", "1"]) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()
     assert all(w in "0123456789" for w in line.split("\t")[1].split())
+    assert main(["transcribe", str(folder), "--stream", str(RECORDINGS / "7_theo_3.wav")]) == 2
+    assert "unidirectional" in capsys.readouterr().err                  # the default CTC model is bidirectional
 
 
 def test_ctc_strings_too_short_for_their_labels_are_an_error_before_training(tmp_path, monkeypatch, capsys):
@@ -113,3 +116,17 @@ def test_ctc_strings_too_short_for_their_labels_are_an_error_before_training(tmp
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "need at least" in err and "--frame-stack" in err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_a_unidirectional_globally_normalised_ctc_run_streams(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RNNKIT_DATA_MIRROR", str(RECORDINGS.parents[1]))
+    assert main(["train", "-q", "--task", "ctc", "--out", str(tmp_path), *CTC_TINY, "--no-bidirectional",
+                 "--normalization", "global"]) == 0
+    (folder,) = tmp_path.iterdir()
+    wav = str(RECORDINGS / "7_theo_3.wav")
+    capsys.readouterr()
+    assert main(["transcribe", str(folder), wav, "--beam", "1"]) == 0
+    offline = capsys.readouterr().out.split("\t")[1]
+    assert main(["transcribe", str(folder), "--stream", wav]) == 0
+    assert capsys.readouterr().out.split("\t")[1].split() == offline.split()   # streamed = offline greedy
