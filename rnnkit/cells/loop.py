@@ -38,7 +38,7 @@ def run_steps(
     order = range(T - 1, -1, -1) if reverse else range(T)
     for t in order:
         candidate = step(x[t], state, weights)
-        m = None if mask is None else mask[t].unsqueeze(1)               # (B, 1)
+        m = None if mask is None else mask[t].view(-1, *(1,) * (state[0].dim() - 1))   # (B, 1) or (B, 1, 1, 1)
         new_state = []
         for s_prev, s_new, k in zip(state, candidate, keeps):
             u = None if k is None else 1 - k[t]
