@@ -95,6 +95,17 @@ class Validation(Callback):
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
 
+    def state_dict(self) -> dict[str, Any]:     # backed up with the run (`rnnkit train --resume`)
+        state: dict[str, Any] = {"best": self.best, "best_epoch": self.best_epoch, "points": self.points}
+        if self.best_weights is not None:
+            state["best_weights"] = self.best_weights
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch = float(state["best"]), state["best_epoch"]
+        self.points = [dict(p) for p in state["points"]]
+        self.best_weights = state.get("best_weights")
+
 
 def _filter(sources: list, targets: list, max_tokens: int) -> tuple[list, list, int]:
     keep = [i for i in range(len(sources)) if 1 < len(sources[i]) <= max_tokens and 1 < len(targets[i]) <= max_tokens]
