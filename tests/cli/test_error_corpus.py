@@ -45,6 +45,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     write("reviews.csv", "review,score\n" + "\n".join(f"{t},{scores[i % 2]}" for i, t in enumerate(texts)) + "\n")
     write("reviews_empty.csv", "review,score\ngood tea,great\n   ,other\nbad tea,other\n")
     write("reviews_one_class.csv", "review,score\n" + "\n".join(f"{t},great" for t in texts) + "\n")
+    write("two.de", "ein hund\nzwei katzen\n")
+    write("one.en", "a dog\n")
+    write("no_tab.tsv", "no tab here\n")
     f["folder"] = root / "a_folder"
     f["folder"].mkdir()
     runs = root / "runs"
@@ -154,6 +157,20 @@ CASES = [
     ("--init-from not an LM run", lambda f, t: init_from(f, f["run"]), "not a language model"),
     ("--init-from not a run folder", lambda f, t: init_from(f, f["folder"]), "not an rnnkit run folder"),
     ("--init-from with other sizes", lambda f, t: init_from(f, f["lm_run"], "--units", "9"), "--units 9"),
+    ("generate from a forecast run", lambda f, t: ["generate", str(f["run"])], "--task lm"),
+    ("translate a missing run", lambda f, t: ["translate", str(f["root"] / "no_run"), "--text", "x"], "does not exist"),
+    ("translate with a forecast run", lambda f, t: ["translate", str(f["run"]), "--text", "x"], "--task translate"),
+    ("--source without --target", lambda f, t: ["train", "--task", "translate", "--source", str(f["two.de"])],
+     "--target FILE"),
+    ("misaligned parallel files", lambda f, t: ["train", "--task", "translate", "--source", str(f["two.de"]),
+                                                "--target", str(f["one.en"])], "line-aligned"),
+    ("parallel TSV without a tab", lambda f, t: ["train", "--task", "translate", "--data", str(f["no_tab.tsv"])],
+     "line 1: expected 2 tab-separated columns"),
+    ("transcribe with a forecast run", lambda f, t: ["transcribe", str(f["run"]), str(f["two.de"])],
+     "transcribe reads speech runs"),
+    ("speech data other than fsdd", lambda f, t: ["train", "--task", "speech", "--data", str(f["two.de"])],
+     "data must be 'fsdd'"),
+    ("unknown test speaker", lambda f, t: ["train", "--task", "ctc", "--test-speaker", "nobody"], "'nobody'"),
 ]
 
 
