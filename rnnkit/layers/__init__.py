@@ -3,7 +3,8 @@
 Recurrent (around ``rnnkit.nn``): ``SimpleRNN``, ``LSTM``, ``GRU``, ``LayerNormLSTM``, ``LayerNormGRU``;
 wrappers ``Bidirectional``, ``TimeDistributed``; core ``Dense``, ``Embedding``, ``Dropout``; ``Conv1D``;
 pooling ``MaxPooling1D``, ``AveragePooling1D``, ``GlobalMaxPooling1D``, ``GlobalAveragePooling1D``,
-``GlobalConcatPooling1D``;
+``GlobalConcatPooling1D``; images (channels last; ``TimeDistributed`` runs them per video frame) ``Conv2D``,
+``MaxPooling2D``, ``AveragePooling2D``, ``GlobalMaxPooling2D``, ``GlobalAveragePooling2D``;
 ``Masking``, ``LayerNormalization``, ``Flatten``, ``Reshape``. Several inputs (for subclassed models,
 not ``Sequential``): ``Concatenate``, ``Attention``, ``AdditiveAttention``, ``MultiHeadAttention``.
 Text: ``TextVectorization`` (raw strings → ids or a bag of tokens, Keras' layer; or around an
@@ -21,6 +22,7 @@ from rnnkit.layers._base import Layer
 from rnnkit.layers._multi_input import MultiInputLayer
 from rnnkit.layers.attention import AdditiveAttention, Attention
 from rnnkit.layers.conv import Conv1D
+from rnnkit.layers.conv2d import Conv2D
 from rnnkit.layers.core import Dense, Dropout, Embedding
 from rnnkit.layers.masking import Masking
 from rnnkit.layers.merging import Concatenate
@@ -28,6 +30,7 @@ from rnnkit.layers.multi_head_attention import MultiHeadAttention
 from rnnkit.layers.normalization import LayerNormalization
 from rnnkit.layers.pooling import (AveragePooling1D, GlobalAveragePooling1D, GlobalConcatPooling1D, GlobalMaxPooling1D,
                                    MaxPooling1D)
+from rnnkit.layers.pooling2d import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
 from rnnkit.layers.recurrent import GRU, LSTM, LayerNormGRU, LayerNormLSTM, SimpleRNN
 from rnnkit.layers.reshaping import Flatten, Reshape
 from rnnkit.layers.text_vectorization import TextVectorization
@@ -39,6 +42,7 @@ _CLASSES = (
     Dense, Embedding, Dropout, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D,
     GlobalConcatPooling1D, Masking, LayerNormalization, Flatten, Reshape, Concatenate, Attention, AdditiveAttention,
     MultiHeadAttention, TextVectorization,
+    Conv2D, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D,
 )
 
 __all__ = [
@@ -47,6 +51,7 @@ __all__ = [
     "Dense", "Embedding", "Dropout", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",
     "GlobalAveragePooling1D", "GlobalConcatPooling1D", "Masking", "LayerNormalization", "Flatten", "Reshape",
     "Concatenate", "Attention", "AdditiveAttention", "MultiHeadAttention", "TextVectorization",
+    "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D",
     "serialize", "deserialize",
 ]
 
