@@ -1,8 +1,10 @@
 """torch.nn-style recurrent modules running rnnkit's own forward pass and BPTT."""
 
 from rnnkit.cells.modules import GRUCell, LSTMCell, RNNCell
+from rnnkit.nn.conv_recurrent import ConvGRU2D, ConvLSTM2D
 from rnnkit.nn.layers import GRU, LSTM, RNN
 from rnnkit.nn.layer_norm import LayerNormGRU, LayerNormLSTM
 from rnnkit.nn.recurrent import detach_state
 
-__all__ = ["RNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "RNNCell", "LSTMCell", "GRUCell", "detach_state"]
+__all__ = ["RNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "RNNCell", "LSTMCell", "GRUCell", "ConvLSTM2D", "ConvGRU2D",
+           "detach_state"]
