@@ -14,11 +14,11 @@ One clip, T = `frames` steps of a `size` x `size` frame (values in [0, 1], backg
 - **Its motion** (the action-recognition label, `MOTIONS`), with integer steps so every label can be
   recomputed exactly from the pixels:
 
-      left / right / up / down   one axis moves at v in {1, 2} px a step (the first step has the named sign),
-                                 the other stays put
+      left / right / up / down   one axis moves at v in {1, 2} px a step, the first 5 steps at least in the
+                                 named direction (then it may bounce back), the other axis stays put
       diagonal                   both axes move at the same v, any of the four directions
-      zigzag                     one axis moves at v; the other goes back and forth at s px a step,
-                                 turning every P in {3, 4} steps (never reaching an edge)
+      zigzag                     one axis moves at v; the other goes back and forth at 2 px a step (1 where
+                                 the frame is too small), turning every P in {3, 4} steps (never reaching an edge)
       circle                     p_t = round(c + r (sin(phi + w t), cos(phi + w t))), r in 3..7 px,
                                  one turn every 8..12 steps, either sense (never reaching an edge)
 
@@ -57,6 +57,7 @@ PATCH = 12           # the side of an upsampled digit (8x8 -> 12x12)
 BAR_VALUE = 0.6      # the grey of the occluding bars
 DISTRACTOR_GAIN = 0.5
 SPLITS = ("train", "test")
+RUN_BEFORE_BOUNCE = 5  # left/right/up/down: at least this many steps in the named direction first
 
 
 @dataclass(frozen=True)
@@ -141,14 +142,15 @@ def _track(motion: str, rng: np.random.Generator, M: int, steps: int) -> np.ndar
             axis, sign = {"up": (0, -1), "down": (0, 1), "left": (1, -1), "right": (1, 1)}[motion]
             velocity = np.zeros(2, dtype=np.int64)
             velocity[axis] = sign * v
-            start[axis] = v * rng.integers(1 if sign < 0 else 0, M // v if sign > 0 else M // v + 1)  # a first step
-            start[1 - axis] = rng.integers(0, M + 1)                                    # of the named sign
+            lead = RUN_BEFORE_BOUNCE                    # steps of the named sign before an edge can turn it
+            start[axis] = v * (rng.integers(lead, M // v + 1) if sign < 0 else rng.integers(0, M // v - lead + 1))
+            start[1 - axis] = rng.integers(0, M + 1)
         return _bounce(start, velocity, M, steps)
     if motion == "zigzag":
         axis = int(rng.integers(0, 2))                   # the axis that travels; the other one zigzags
         v = int(rng.choice(speeds))
         turn = int(rng.integers(3, 5))                   # steps between turns
-        s = int(rng.choice([s for s in (1, 2) if s * turn <= M // 2]))
+        s = 2 if 2 * turn <= M // 2 else 1              # the swing: s * turn px, 6-8 px at size 32
         travel = v * rng.integers(0, M // v + 1)
         sign = int(rng.choice([-1, 1]))
         line = _bounce(np.array([travel, 0]), np.array([sign * v, 0]), M, steps)[:, 0]
