@@ -4,7 +4,8 @@ Recurrent (around ``rnnkit.nn``): ``SimpleRNN``, ``LSTM``, ``GRU``, ``LayerNormL
 wrappers ``Bidirectional``, ``TimeDistributed``; core ``Dense``, ``Embedding``, ``Dropout``; ``Conv1D``;
 pooling ``MaxPooling1D``, ``AveragePooling1D``, ``GlobalMaxPooling1D``, ``GlobalAveragePooling1D``,
 ``GlobalConcatPooling1D``; images (channels last; ``TimeDistributed`` runs them per video frame) ``Conv2D``,
-``MaxPooling2D``, ``AveragePooling2D``, ``GlobalMaxPooling2D``, ``GlobalAveragePooling2D``;
+``MaxPooling2D``, ``AveragePooling2D``, ``GlobalMaxPooling2D``, ``GlobalAveragePooling2D``; video recurrences
+(around ``rnnkit.nn``'s) ``ConvLSTM2D``, ``ConvGRU2D``;
 ``Masking``, ``LayerNormalization``, ``Flatten``, ``Reshape``. Several inputs (for subclassed models,
 not ``Sequential``): ``Concatenate``, ``Attention``, ``AdditiveAttention``, ``MultiHeadAttention``.
 Text: ``TextVectorization`` (raw strings → ids or a bag of tokens, Keras' layer; or around an
@@ -23,6 +24,7 @@ from rnnkit.layers._multi_input import MultiInputLayer
 from rnnkit.layers.attention import AdditiveAttention, Attention
 from rnnkit.layers.conv import Conv1D
 from rnnkit.layers.conv2d import Conv2D
+from rnnkit.layers.conv_recurrent import ConvGRU2D, ConvLSTM2D
 from rnnkit.layers.core import Dense, Dropout, Embedding
 from rnnkit.layers.masking import Masking
 from rnnkit.layers.merging import Concatenate
@@ -42,7 +44,7 @@ _CLASSES = (
     Dense, Embedding, Dropout, Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D,
     GlobalConcatPooling1D, Masking, LayerNormalization, Flatten, Reshape, Concatenate, Attention, AdditiveAttention,
     MultiHeadAttention, TextVectorization,
-    Conv2D, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D,
+    Conv2D, MaxPooling2D, AveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling2D, ConvLSTM2D, ConvGRU2D,
 )
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "GlobalAveragePooling1D", "GlobalConcatPooling1D", "Masking", "LayerNormalization", "Flatten", "Reshape",
     "Concatenate", "Attention", "AdditiveAttention", "MultiHeadAttention", "TextVectorization",
     "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D",
+    "ConvLSTM2D", "ConvGRU2D",
     "serialize", "deserialize",
 ]
 
