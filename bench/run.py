@@ -58,6 +58,9 @@ def child_env(impl: Impl | None, threads: int = 2) -> dict:
                JAX_PLATFORMS="cpu", PYTHONPATH=REPO + os.pathsep + env.get("PYTHONPATH", ""))
     if impl is not None and impl.tuned_malloc:
         env.update(TUNED_MALLOC)
+    # Every implementation waits passively, as rnnkit sets for itself when imported before torch (rnnkit/_threads.py):
+    # the same OpenMP policy for all columns keeps the ratios fair (bench/threads_contention.py compares policies).
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return env
 
 

@@ -1,10 +1,14 @@
 """rnnkit: recurrent neural networks on PyTorch, with hand-derived backpropagation through time."""
 
-from rnnkit import nn
-from rnnkit import callbacks, layers, losses, metrics, models, optimizers, saving
-from rnnkit._seed import set_seed
-from rnnkit.models import Model, Sequential
-from rnnkit.saving import load_model, register_serializable
+from rnnkit._threads import prefer_passive_wait
+
+prefer_passive_wait()  # before torch loads its OpenMP runtime (see rnnkit/_threads.py)
+
+from rnnkit import nn  # noqa: E402
+from rnnkit import callbacks, layers, losses, metrics, models, optimizers, saving  # noqa: E402
+from rnnkit._seed import set_seed  # noqa: E402
+from rnnkit.models import Model, Sequential  # noqa: E402
+from rnnkit.saving import load_model, register_serializable  # noqa: E402
 
 __version__ = "0.1.0"
 
