@@ -26,29 +26,34 @@ def _uint8(frames: np.ndarray) -> np.ndarray:
     return (np.clip(np.asarray(frames, dtype=np.float64), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-def _check(inputs: np.ndarray, truth: np.ndarray, predictions: np.ndarray) -> None:
+def _check(inputs: np.ndarray, truth: np.ndarray | None, predictions: np.ndarray) -> None:
+    truth = predictions if truth is None else truth
     if inputs.ndim != 4 or truth.ndim != 4 or truth.shape != predictions.shape or \
             inputs.shape[0] != truth.shape[0] or inputs.shape[2:] != truth.shape[2:]:
         raise ValueError(f"frames: inputs must be (N, T_in, Y, X) and truth, predictions (N, T_out, Y, X) of the same "
                          f"N, Y, X; got {inputs.shape}, {truth.shape}, {predictions.shape}")
 
 
-def strip_image(inputs: np.ndarray, truth: np.ndarray, predictions: np.ndarray, *, scale: int = 2) -> np.ndarray:
-    """(height, width) uint8: for each clip three rows of frames, labelled input, truth, prediction."""
+def strip_image(inputs: np.ndarray, truth: np.ndarray | None, predictions: np.ndarray, *,
+                scale: int = 2) -> np.ndarray:
+    """(height, width) uint8: for each clip three rows of frames, labelled input, truth, prediction (two rows,
+    input and prediction, when `truth` is None: a clip whose future is unknown)."""
     from PIL import Image, ImageDraw
 
     _check(inputs, truth, predictions)
     N, _, Y, X = inputs.shape
-    T = max(inputs.shape[1], truth.shape[1])
+    T = max(inputs.shape[1], predictions.shape[1])
     y, x = Y * scale, X * scale
+    R = 2 if truth is None else 3                                   # rows a clip
     width = LABEL_WIDTH + T * (x + GAP)
-    height = N * (3 * (y + GAP) + 2 * GAP)
+    height = N * (R * (y + GAP) + 2 * GAP)
     canvas = Image.new("L", (width, height), GREY)
     draw = ImageDraw.Draw(canvas)
     for n in range(N):
-        for row, (name, frames) in enumerate((("input", inputs[n]), ("truth", truth[n]),
-                                              ("prediction", predictions[n]))):
-            top = n * (3 * (y + GAP) + 2 * GAP) + row * (y + GAP)
+        rows = [("input", inputs[n])] + ([] if truth is None else [("truth", truth[n])]) + \
+            [("prediction", predictions[n])]
+        for row, (name, frames) in enumerate(rows):
+            top = n * (R * (y + GAP) + 2 * GAP) + row * (y + GAP)
             draw.text((2, top + y // 2 - 5), name, fill=255)
             for t, frame in enumerate(_uint8(frames)):
                 image = Image.fromarray(frame, mode="L").resize((x, y), Image.NEAREST)
@@ -56,7 +61,7 @@ def strip_image(inputs: np.ndarray, truth: np.ndarray, predictions: np.ndarray, 
     return np.asarray(canvas)
 
 
-def write_strip(path: str | Path, inputs: np.ndarray, truth: np.ndarray, predictions: np.ndarray, *,
+def write_strip(path: str | Path, inputs: np.ndarray, truth: np.ndarray | None, predictions: np.ndarray, *,
                 scale: int = 2) -> Path:
     """Write `strip_image` as a PNG."""
     from PIL import Image
