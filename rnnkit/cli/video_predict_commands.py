@@ -1,5 +1,5 @@
 """Next-frame prediction: `rnnkit train --task video-predict --data moving_digits` (a ConvLSTM encoder–forecaster
-beside copy-last-frame and per-pixel linear extrapolation), and `rnnkit predict RUN --data CLIP` with such a run
+beside copy-last-frame and per-pixel linear extrapolation), and `rnnkit predict RUN --clip CLIP` with such a run
 (CLIP: a `.npy` clip (T, H, W) or a folder of PNG frames)."""
 
 from __future__ import annotations
@@ -68,10 +68,13 @@ def predict_video_predict(run: Any, args: argparse.Namespace) -> int:
     from rnnkit.tasks.video.frames_io import read_clip, write_strip
     from rnnkit.tasks.video.predict import predict_clip
 
-    if not getattr(args, "data", None):
-        raise DataError(f"{run.path} is a next-frame prediction run; give the clip to continue with --data: a .npy "
-                        f"file (T, H, W) or a folder of PNG frames")
-    clip = read_clip(args.data)
+    given = getattr(args, "clip", None) or getattr(args, "data", None)   # --clip PATH (repeatable) or --data PATH
+    paths = [given] if isinstance(given, str) else list(given or [])
+    if len(paths) != 1:
+        raise DataError(f"{run.path} is a next-frame prediction run; give one clip to continue with --clip: a .npy "
+                        f"file (T, H, W) or a folder of PNG frames; got {len(paths)}")
+    source = paths[0]
+    clip = read_clip(source)
     predicted = predict_clip(run, clip)                                           # (T_out, H, W)
     output = Path(args.output) if getattr(args, "output", None) else run.path / "predicted_frames.npy"
     if output.suffix.lower() != ".npy":
@@ -85,6 +88,6 @@ def predict_video_predict(run: Any, args: argparse.Namespace) -> int:
                         f"writable path") from None
     T_in = run.config.input_frames
     strip = write_strip(output.with_suffix(".png"), clip[None, -T_in:], None, predicted[None])
-    _say(args, f"{run.path}: read the last {T_in} of {len(clip)} frames of {args.data}, predicted {len(predicted)}")
+    _say(args, f"{run.path}: read the last {T_in} of {len(clip)} frames of {source}, predicted {len(predicted)}")
     _say(args, f"predicted frames written to {output} (shape {predicted.shape}); strip: {strip}")
     return 0
