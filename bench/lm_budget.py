@@ -16,6 +16,7 @@ import os
 import threading
 import time
 
+import rnnkit  # noqa: F401  (before torch, as the rnnkit command: it chooses the OpenMP wait policy)
 import torch
 
 
