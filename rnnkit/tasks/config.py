@@ -24,6 +24,8 @@ from rnnkit.tasks.lm.config import LMConfig
 from rnnkit.tasks.speech.config import CTCConfig, SpeechConfig
 from rnnkit.tasks.text.config import TextConfig
 from rnnkit.tasks.translate.config import TranslateConfig
+from rnnkit.tasks.video.config import VideoClassifyConfig
+from rnnkit.tasks.video.predict_config import VideoPredictConfig
 
 __all__ = [
     "TASKS",
@@ -36,6 +38,8 @@ __all__ = [
     "TaskConfig",
     "TextConfig",
     "TranslateConfig",
+    "VideoClassifyConfig",
+    "VideoPredictConfig",
     "config_from_dict",
     "config_to_dict",
     "field_base_type",
@@ -44,10 +48,11 @@ __all__ = [
     "write_config_toml",
 ]
 
-TaskConfig = ForecastConfig | ClassifyConfig | LMConfig | TextConfig | TranslateConfig | SpeechConfig | CTCConfig
+TaskConfig = (ForecastConfig | ClassifyConfig | LMConfig | TextConfig | TranslateConfig | SpeechConfig | CTCConfig
+              | VideoClassifyConfig | VideoPredictConfig)
 TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig, "lm": LMConfig, "text": TextConfig,
                      "translate": TranslateConfig, "speech": SpeechConfig,
-                     "ctc": CTCConfig}
+                     "ctc": CTCConfig, "video-classify": VideoClassifyConfig, "video-predict": VideoPredictConfig}
 
 
 def read_config(path: str | Path) -> tuple[str, dict[str, Any]]:
