@@ -3,6 +3,7 @@ save -> load -> identical predictions, the run folder (PNG strip, GIF), config e
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 import rnnkit
+from rnnkit.cli.video_predict_commands import predict_video_predict
 from rnnkit.tasks._config import ConfigError, config_from_dict
 from rnnkit.tasks.video.frames_io import read_clip, strip_image, write_gif, write_strip
 from rnnkit.tasks.video.predict import (copy_last_frame, linear_extrapolation, mse_report, per_frame_mse,
@@ -121,6 +123,41 @@ def test_training_beats_copying_on_a_square_that_moves_right():
 
 
 # --- the run folder -----------------------------------------------------------------------------------------
+def test_a_run_folder_holds_the_strip_the_gif_and_predicts_as_trained(tmp_path):
+    from PIL import Image
+
+    from rnnkit.tasks.runs import open_run, start_run
+
+    result = train_frame_predictor(TINY, clips=(_clips(12, seed=4), _clips(5, seed=5)))
+    folder = save_predict_run(result, folder=start_run(tmp_path, task="video-predict", config=TINY))
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert len(metrics["test"]["model"]["mse_per_frame"]) == 3
+    assert set(metrics["test"]) >= {"copy_last_frame", "linear_extrapolation", "black_frame"}
+    assert (folder / "mse_per_frame.csv").read_text().splitlines()[0] == \
+        "frame,model,copy_last_frame,linear_extrapolation,black_frame"
+    with Image.open(folder / "prediction.gif") as gif:
+        assert gif.n_frames == 4 + 3
+    with Image.open(folder / "prediction_strip.png") as strip:
+        assert strip.mode == "L"
+    run = open_run(folder)
+    assert run.task == "video-predict" and run.config == TINY
+    trained = predict_frames(result.model, result.test_clips[:1, :4])[0]          # the same clip, batched alone
+    np.testing.assert_array_equal(predict_clip(run, result.test_clips[0, :4]), trained)
+    with pytest.raises(rnnkit.data.DataError, match=r"shape \(T >= 4, 8, 8\)"):
+        predict_clip(run, np.zeros((3, 8, 8), np.float32))
+    # what `rnnkit predict RUN` does with a clip file: the frames as .npy and a strip of input | prediction
+    np.save(tmp_path / "clip.npy", result.test_clips[0])          # 7 frames: the run reads the last 4
+    args = argparse.Namespace(quiet=True, clip=[str(tmp_path / "clip.npy")], output=str(tmp_path / "out" / "next.npy"))
+    assert predict_video_predict(run, args) == 0
+    expected = predict_frames(result.model, result.test_clips[:1, 3:])[0]
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "next.npy"), expected)
+    assert (tmp_path / "out" / "next.png").is_file()
+    with pytest.raises(rnnkit.data.DataError, match="writes frames as a .npy file"):
+        predict_video_predict(run, argparse.Namespace(quiet=True, data=args.clip[0], output=str(tmp_path / "p.csv")))
+    with pytest.raises(rnnkit.data.DataError, match="give one clip"):
+        predict_video_predict(run, argparse.Namespace(quiet=True, clip=[args.clip[0]] * 2, output=None))
+
+
 def test_the_strip_shows_input_truth_and_prediction_rows():
     inputs, truth = np.zeros((1, 2, 4, 4)), np.ones((1, 3, 4, 4))
     predictions = np.full((1, 3, 4, 4), 0.5)
@@ -130,6 +167,8 @@ def test_the_strip_shows_input_truth_and_prediction_rows():
     assert image[12, x0 + 2 * 6] == 128                                           # the third predicted frame
     with pytest.raises(ValueError, match="same N, Y, X"):
         strip_image(inputs, truth, predictions[:, :2])
+    unknown_future = strip_image(inputs, None, predictions, scale=1)              # rows: input, prediction
+    assert unknown_future.shape[0] == 2 * 6 + 4 and unknown_future[6, x0] == 128
 
 
 def test_clips_read_back_from_npy_and_png_frames(tmp_path):
