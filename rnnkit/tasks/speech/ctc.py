@@ -6,7 +6,8 @@ beam-search transcripts, scored by WER and CER (jiwer).
     >>> result.metrics["test"]["beam"]["wer"]
 
 The objective is `torch.nn.functional.ctc_loss` (blank 0, `zero_infinity`), in a plain loop beside `fit`:
-Adam, gradients clipped to norm 1, early stopping on the validation loss (the best epoch's weights kept).
+Adam, gradients clipped to norm 1, early stopping on the validation loss (the best epoch's weights kept),
+a backup after every epoch in the run folder (`rnnkit.tasks.speech.ctc_backup`: `rnnkit train --resume RUN`).
 Before training, every utterance must have at least as many steps as its labels need (one per digit, plus
 one blank between two equal digits), or CTC could not emit it: that is a `DataError`, not a NaN.
 """
@@ -29,6 +30,7 @@ from rnnkit.data.audio import FeatureConfig, features, spec_augment, stack_frame
 from rnnkit.decoding.ctc import ctc_greedy, ctc_prefix_beam_search
 from rnnkit.tasks.speech.config import CTCConfig, feature_config
 from rnnkit.tasks.speech.connected import DigitString, make_strings
+from rnnkit.tasks.speech.ctc_backup import CTCLoopState, read_ctc_backup, write_ctc_backup
 from rnnkit.tasks.speech.model import BLANK, build_ctc_model, frame_logits
 
 __all__ = ["CTCResult", "check_frames", "ctc_scores", "required_steps", "save_ctc_run", "train_ctc_model",
@@ -157,10 +159,13 @@ def ctc_scores(references: list[str], hypotheses: list[str]) -> dict[str, Any]:
 
 
 def train_ctc_model(config: CTCConfig, *, verbose: int = 0, backup_dir: str | Path | None = None) -> CTCResult:
-    """Generate the strings, train, and score greedy and beam transcripts of the test strings."""
+    """Generate the strings, train, and score greedy and beam transcripts of the test strings.
+
+    backup_dir: back up the loop's state there after every epoch and resume from a backup found there
+    (`rnnkit train --resume RUN`, see `rnnkit.tasks.speech.ctc_backup`); a resumed run ends with the weights
+    and test scores of an uninterrupted one."""
     import rnnkit
 
-    del backup_dir  # the CTC loop keeps no per-epoch backup yet: an interrupted run starts again
     rnnkit.set_seed(config.seed)
     front_end = feature_config(config)
     train_clips, test_clips = _split_clips(config)
@@ -179,10 +184,17 @@ def train_ctc_model(config: CTCConfig, *, verbose: int = 0, backup_dir: str | Pa
     model = build_ctc_model(config, front_end.size * config.frame_stack)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator().manual_seed(config.seed)
-    history: dict[str, list[float]] = {"loss": [], "val_loss": []}
-    best, best_state, waited = float("inf"), copy.deepcopy(model.state_dict()), 0
-    start = time.perf_counter()
-    for epoch in range(config.epochs):
+    state = None
+    if backup_dir is not None:
+        state = read_ctc_backup(backup_dir, model=model, optimizer=optimizer, generator=generator)
+        if state is not None and verbose:
+            print(f"resumed after epoch {state.epoch} of {config.epochs}", flush=True)
+    state = state or CTCLoopState(best_state=copy.deepcopy(model.state_dict()))
+    history = state.history
+    start = time.perf_counter() - state.seconds
+    for epoch in range(state.epoch, config.epochs):
+        if state.stopped:
+            break
         began, total, count = time.perf_counter(), 0.0, 0
         model.train()
         for batch in _batches(fit_x, fit_y, batch_size=config.batch_size, shuffle=True, augment=config.augment,
@@ -199,13 +211,16 @@ def train_ctc_model(config: CTCConfig, *, verbose: int = 0, backup_dir: str | Pa
         if verbose:
             print(f"Epoch {epoch + 1}/{config.epochs} - {time.perf_counter() - began:.1f}s - loss: "
                   f"{history['loss'][-1]:.4f} - val_loss: {val_loss:.4f}", flush=True)
-        if val_loss < best:
-            best, best_state, waited = val_loss, copy.deepcopy(model.state_dict()), 0
+        if val_loss < state.best:
+            state.best, state.best_state, state.waited = val_loss, copy.deepcopy(model.state_dict()), 0
         else:
-            waited += 1
+            state.waited += 1
         over_budget = config.time_budget and time.perf_counter() - start > 60 * config.time_budget
-        if (config.patience and waited >= config.patience) or over_budget:
-            break
+        state.stopped = bool((config.patience and state.waited >= config.patience) or over_budget)
+        state.epoch, state.seconds = epoch + 1, time.perf_counter() - start
+        if backup_dir is not None:
+            write_ctc_backup(backup_dir, state, model=model, optimizer=optimizer, generator=generator)
+    best_state = state.best_state
     model.load_state_dict(best_state)
     seconds = time.perf_counter() - start
     references = [s.text for s in test]
