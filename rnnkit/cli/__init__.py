@@ -23,6 +23,7 @@ __all__ = ["build_parser", "main"]
 def build_parser() -> Parser:
     from rnnkit.cli import commands
     from rnnkit.data import FILL_METHODS
+    from rnnkit.tasks.config import TASKS
 
     parser = Parser(prog="rnnkit", description="Recurrent networks on real sequences: forecasting and "
                     "sequence classification. Start with `rnnkit demo`.")
@@ -39,10 +40,12 @@ def build_parser() -> Parser:
     demo = sub.add_parser("demo", parents=[common], help="train an LSTM on Seattle weather and compare it with baselines",
                           description="Train an LSTM forecaster of next-day temp_max on Seattle weather (about a "
                           "minute on 2 cores); print model vs naive vs seasonal-naive on the test span; write a run folder.")
-    demo.add_argument("which", nargs="?", choices=("forecast", "text", "lm", "translate", "speech"), default="forecast",
+    demo.add_argument("which", nargs="?", choices=("forecast", "text", "lm", "translate", "speech", "video"),
+                      default="forecast",
                       help="forecast (default): Seattle weather; text: a BiGRU on fine-food reviews beside TF-IDF + "
                       "logistic regression (about 2 minutes); lm: a language model; translate: Multi30k De->En "
-                      "with attention (under 5 minutes); speech: spoken digits (FSDD) with a BiGRU")
+                      "with attention (under 5 minutes); speech: spoken digits (FSDD) with a BiGRU; video: the motion "
+                      "of moving digits with a CNN + ConvLSTM beside a frame-averaged CNN (under 3 minutes)")
     demo.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
     demo.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
     demo.set_defaults(handler=commands.demo)
@@ -50,7 +53,7 @@ def build_parser() -> Parser:
     train = sub.add_parser("train", parents=[common], help="train a forecaster or classifier; writes a run folder",
                            description="Train on a bundled dataset (`rnnkit datasets`) or a .csv/.parquet file. "
                            "Options may come from --config FILE.toml (same keys, plus task = ...); flags override it.")
-    train.add_argument("--task", choices=("forecast", "classify", "lm", "text", "translate", "speech", "ctc"), default=None,
+    train.add_argument("--task", choices=tuple(TASKS), default=None,
                        help="default: the bundled dataset's task, else forecast")
     train.add_argument("--config", default=None, metavar="FILE", help="TOML (or JSON) file of run options")
     train.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
@@ -65,7 +68,7 @@ def build_parser() -> Parser:
         command = sub.add_parser(name, parents=[common], help=text, description=text[0].upper() + text[1:] + ".")
         command.add_argument("run", help="a run folder written by `rnnkit train` or `rnnkit demo`")
         command.add_argument("--data", default=None, help="other data (bundled name or file) with the run's columns")
-        command.add_argument("--task", choices=("forecast", "classify", "lm", "text", "translate", "speech", "ctc"), default=None,
+        command.add_argument("--task", choices=tuple(TASKS), default=None,
                              help="check that the run is of this task")
         command.add_argument("--fill", choices=FILL_METHODS, default=None, help="missing values in --data")
         command.add_argument("--time-column", dest="time_column", default=None, help="date column of --data")
@@ -77,6 +80,9 @@ def build_parser() -> Parser:
             command.add_argument("--text", action="append", default=None, metavar="TEXT",
                                  help="text runs: a raw text to classify (repeat for several); the table is printed, "
                                  "and written with -o")
+            command.add_argument("--clip", action="append", default=None, metavar="CLIP",
+                                 help="video runs: a clip to label, a .npy array of frames (T, H, W) (float in [0, 1] "
+                                 "or uint8) or a folder of PNG frames (repeat for several)")
         if name == "evaluate":
             command.add_argument("--span", choices=("test", "all"), default=None,
                                  help="forecasting: score the test span of the run's split (default on the run's own "

@@ -59,7 +59,9 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         flag = "--" + name.replace("_", "-")
         kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
         choices = field_choices(annotation)
-        if choices is not None:
+        if choices is not None:  # every task's choices (--model gru, --model convlstm); the task's config checks its own
+            choices = tuple(dict.fromkeys(c for task in owners for c in field_choices(
+                typing.get_type_hints(TASKS[task])[name]) or ()))
             group.add_argument(flag, choices=choices, **kwargs)
         elif base is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)

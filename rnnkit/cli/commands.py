@@ -131,6 +131,14 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
             from rnnkit.cli.speech_commands import train_ctc
 
             train_ctc(config, args, folder)
+        elif task == "video-classify":
+            from rnnkit.cli.video_commands import train_video_classify
+
+            train_video_classify(config, args, folder)
+        elif task == "video-predict":
+            from rnnkit.cli.video_predict_commands import train_video_predict
+
+            train_video_predict(config, args, folder)
         else:
             (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
     except KeyboardInterrupt:
@@ -175,6 +183,10 @@ def demo(args: argparse.Namespace) -> int:
         from rnnkit.cli.speech_commands import demo_speech
 
         return demo_speech(args)
+    if which == "video":
+        from rnnkit.cli.video_commands import demo_video
+
+        return demo_video(args)
     if which == "lm":
         try:
             from rnnkit.cli.lm_commands import demo_lm
@@ -254,6 +266,8 @@ def _task_of(data: str | None) -> str | None:
 
     if data and data.lower().endswith(".ts"):
         return "classify"
+    if data == "moving_digits":
+        return "video-classify"  # generated clips (rnnkit.data.video); --task video-predict for next frames
     key = dataset_key(data or "")
     if key is None:
         return None
@@ -264,6 +278,15 @@ def _open(args: argparse.Namespace) -> Any:
     from rnnkit.tasks.runs import open_run
 
     run = open_run(args.run, task=args.task)
+    if getattr(args, "clip", None) and run.task not in ("video-classify", "video-predict"):
+        raise DataError(f"--clip is for video runs (`rnnkit train --task video-classify`); {run.path} is a {run.task} "
+                        f"run: drop --clip")
+    if run.task in ("video-classify", "video-predict"):
+        flags = [f"--{k.replace('_', '-')}" for k in ("fill", "time_column", "time_format", "text")
+                 if getattr(args, k, None)]
+        if flags:
+            raise DataError(f"{', '.join(flags)}: not options of a video run; drop them")
+        return run
     if run.task in ("speech", "ctc"):
         raise DataError(f"{run.path} is a speech run; transcribe WAV files with `rnnkit transcribe {run.path} "
                         f"file.wav ...` (its test scores are in {run.path / 'metrics.json'})")
@@ -285,6 +308,13 @@ def _open(args: argparse.Namespace) -> Any:
 
 def evaluate(args: argparse.Namespace) -> int:
     run = _open(args)
+    if run.task == "video-classify":
+        from rnnkit.cli.video_commands import evaluate_video
+
+        return evaluate_video(run, args)
+    if run.task == "video-predict":
+        raise DataError(f"{run.path} is a next-frame prediction run; its test scores are in "
+                        f"{run.path / 'metrics.json'}")
     if run.task == "lm":
         from rnnkit.cli.lm_commands import evaluate_lm
 
@@ -326,6 +356,14 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     run = _open(args)
+    if run.task == "video-classify":
+        from rnnkit.cli.video_commands import predict_video
+
+        return predict_video(run, args)
+    if run.task == "video-predict":
+        from rnnkit.cli.video_predict_commands import predict_video_predict
+
+        return predict_video_predict(run, args)
     if run.task == "text":
         from rnnkit.cli.text_commands import predict_text
 

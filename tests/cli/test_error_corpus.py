@@ -58,6 +58,14 @@ def files(tmp_path_factory) -> dict[str, Path]:
                  "--units", "4", "--layers", "1", "--embedding-size", "4", "--seq-len", "8", "--batch-size", "2",
                  "--epochs", "1", "--time-budget", "0", "--ngram-order", "0", "--sample-length", "5"]) == 0
     (f["lm_run"],) = [p for p in (root / "lm_runs").iterdir() if p.is_dir()]
+    assert main(["train", "-q", "--data", "moving_digits", "--out", str(root / "video_runs"), "--train-clips", "14",
+                 "--test-clips", "7", "--frames", "4", "--filters", "2", "--units", "2", "--epochs", "1",
+                 "--baseline", "none"]) == 0
+    (f["video_run"],) = [p for p in (root / "video_runs").iterdir() if p.is_dir()]
+    np.save(root / "clips.npy", np.zeros((2, 4, 32, 32), np.float32))
+    np.save(root / "clip_28.npy", np.zeros((4, 28, 28), np.float32))
+    np.save(root / "clip_255.npy", np.full((4, 32, 32), 255.0, np.float32))
+    f.update(clips=root / "clips.npy", clip_28=root / "clip_28.npy", clip_255=root / "clip_255.npy")
     return f
 
 
@@ -171,6 +179,26 @@ CASES = [
     ("speech data other than fsdd", lambda f, t: ["train", "--task", "speech", "--data", str(f["two.de"])],
      "data must be 'fsdd'"),
     ("unknown test speaker", lambda f, t: ["train", "--task", "ctc", "--test-speaker", "nobody"], "'nobody'"),
+    ("video data other than moving_digits", lambda f, t: ["train", "--task", "video-classify", "--data", "mnist"],
+     "data must be 'moving_digits'"),
+    ("video frames too small", lambda f, t: ["train", "--data", "moving_digits", "--size", "16"], "size must be in"),
+    ("a recurrent cell as a video model", lambda f, t: ["train", "--data", "moving_digits", "--model", "lstm"],
+     "VideoClassifyConfig.model must be one of cnn-lstm, convlstm, frame-cnn"),
+    ("a video model for a forecast", lambda f, t: ["train", "--model", "convlstm"], "ForecastConfig.model"),
+    ("--clip for a forecast run", lambda f, t: ["predict", str(f["run"]), "--clip", str(f["clip_28"])],
+     "--clip is for video runs"),
+    ("video predict without --clip", lambda f, t: ["predict", str(f["video_run"])], "--clip clip.npy"),
+    ("a batch of clips in one .npy", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(f["clips"])],
+     "got shape (2, 4, 32, 32)"),
+    ("clip frames of another size", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(f["clip_28"])],
+     "frames of 32x32 pixels; got 4 frame(s) of 28x28"),
+    ("clip values 0-255 as floats", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(f["clip_255"])],
+     "float frames must be finite values in [0, 1]"),
+    ("clip is not a .npy", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(f["notes.txt"])],
+     "expected a .npy array (T, H, W) or a folder of PNG frames"),
+    ("clip folder without PNGs", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(f["folder"])],
+     "holds no .png frames"),
+    ("missing clip", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(t / "gone.npy")], "does not exist"),
 ]
 
 

@@ -93,7 +93,7 @@ def test_read_clip_accepts_npy_and_png_frames_and_names_what_is_wrong(tmp_path):
     Image.fromarray(np.zeros((30, 32), np.uint8)).save(tmp_path / "uneven" / "b.png")
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "fake.npy").write_text("hello")
-    for name, needle in [("batch.npy", "drop the batch axis"), ("big.npy", "frames of 32x32 pixels; got 5 frame(s) of 40x40"),
+    for name, needle in [("batch.npy", "save one clip (T, H, W) a file"), ("big.npy", "frames of 32x32 pixels; got 5 frame(s) of 40x40"),
                          ("bright.npy", "values in [0, 1]"), ("words.npy", "expected numbers"),
                          ("empty", "holds no .png frames"), ("uneven", "every frame must have the same size"),
                          ("notes.txt", "expected a .npy array"), ("fake.npy", "not a NumPy .npy array"),

@@ -101,8 +101,8 @@ def read_clip(path: str | Path, *, size: int) -> np.ndarray:
         raise DataError(f"--clip {str(path)!r}: expected a .npy array (T, H, W) or a folder of PNG frames; got a "
                         f"{path.suffix or 'suffix-less'} file")
     if frames.ndim != 3:
-        hint = " (one clip: drop the batch axis)" if frames.ndim == 4 and frames.shape[0] == 1 else \
-            " (grey frames: drop the channel axis)" if frames.ndim == 4 and frames.shape[-1] == 1 else ""
+        hint = " (grey frames: drop the channel axis)" if frames.ndim == 4 and frames.shape[-1] == 1 else \
+            " (a batch of clips? save one clip (T, H, W) a file)" if frames.ndim == 4 else ""
         raise DataError(f"--clip {str(path)!r}: expected frames of shape (T, H, W) = (T, {size}, {size}); got shape "
                         f"{tuple(frames.shape)}{hint}")
     T, Y, X = frames.shape
