@@ -7,9 +7,9 @@ import json
 import os
 
 import numpy as np
-import torch
 
-import rnnkit
+import rnnkit  # before torch, as the rnnkit command: it chooses the OpenMP wait policy
+import torch
 from _epoch_times import EpochTimes  # bench/ is on sys.path when a script here runs
 from rnnkit.layers import LSTM, Dense
 from rnnkit.models import Sequential

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["default_threads", "prefer_passive_wait"]
+__all__ = ["prefer_passive_wait"]
 
 
 def prefer_passive_wait(environ: dict | None = None, modules: dict | None = None) -> bool:
@@ -32,17 +32,3 @@ def prefer_passive_wait(environ: dict | None = None, modules: dict | None = None
     environ["OMP_WAIT_POLICY"] = "PASSIVE"
     return True
 
-
-def default_threads(*, processes: int | None = None) -> int:
-    """The ``rnnkit`` command's ``--threads`` default: the cores this process may use, at most 2, shared out among
-    the ``processes`` on this machine (a launcher's ``--nproc``; a torchrun worker reads ``LOCAL_WORLD_SIZE``).
-
-    With passive waiting, 2 threads beat 1 on a quiet 2-core box (1.5x at B64 H128) and keep level with it when
-    another process is busy (see the module docstring); more than 2 threads have not been measured.
-    """
-    processes = max(processes or 1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(2, cores // max(1, processes)))

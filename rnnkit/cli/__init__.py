@@ -13,7 +13,6 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from rnnkit._threads import default_threads
 from rnnkit.cli._launch import add_launch_options
 from rnnkit.cli._options import Parser, add_config_options
 
@@ -29,9 +28,8 @@ def build_parser() -> Parser:
                     "sequence classification. Start with `rnnkit demo`.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="print only the results table")
-    common.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: the cores available, at most 2, shared among --nproc "
-                        "processes; measured in bench/README.md 'Threads under contention')")
+    common.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1: the models "
+                        "the commands train mostly run fastest on one; bench/README.md 'Threads under contention')")
     from rnnkit import __version__
 
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
@@ -139,8 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_threads = torch.get_num_threads()
     previous_sigterm = _sigterm_as_interrupt()
     try:
-        if args.threads is None:  # a --nproc launcher shares the cores among its workers (they see LOCAL_WORLD_SIZE)
-            args.threads = default_threads(processes=getattr(args, "nproc", None))
         if args.threads < 1:
             raise DataError(f"--threads must be >= 1; got {args.threads}")
         torch.set_num_threads(args.threads)

@@ -13,8 +13,6 @@ import os
 import subprocess
 import sys
 
-from rnnkit._threads import default_threads
-
 __all__ = ["LAUNCH_FLAGS", "add_launch_options", "launch", "share_folder", "under_torchrun", "worker_setup"]
 
 LAUNCH_FLAGS = ("--nproc", "--nnodes", "--node-rank", "--rdzv-endpoint")
@@ -52,8 +50,7 @@ def launch(args: argparse.Namespace, argv: list[str]) -> int:
         command += [f"--nnodes={args.nnodes}", f"--node-rank={args.node_rank}", "--rdzv-backend=c10d",
                     f"--rdzv-endpoint={args.rdzv_endpoint}"]
     command += ["-m", "rnnkit", *_without_launch_flags(argv)]
-    threads = args.threads if args.threads is not None else default_threads(processes=args.nproc)
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     return subprocess.run(command, env=env, check=False).returncode
 
 
