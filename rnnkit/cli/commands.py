@@ -288,8 +288,11 @@ def _open(args: argparse.Namespace) -> Any:
             raise DataError(f"{', '.join(flags)}: not options of a video run; drop them")
         return run
     if run.task in ("speech", "ctc"):
-        raise DataError(f"{run.path} is a speech run; transcribe WAV files with `rnnkit transcribe {run.path} "
-                        f"file.wav ...` (its test scores are in {run.path / 'metrics.json'})")
+        flags = [f"--{k.replace('_', '-')}" for k in ("fill", "time_column", "time_format", "text", "span")
+                 if getattr(args, k, None)]
+        if flags:
+            raise DataError(f"{', '.join(flags)}: not options of a speech run; drop them")
+        return run
     overrides = {k: getattr(args, k) for k in ("fill", "time_column", "time_format")
                  if getattr(args, k, None) is not None}
     if overrides and run.task == "lm":
@@ -308,6 +311,10 @@ def _open(args: argparse.Namespace) -> Any:
 
 def evaluate(args: argparse.Namespace) -> int:
     run = _open(args)
+    if run.task in ("speech", "ctc"):
+        from rnnkit.cli.speech_commands import evaluate_speech
+
+        return evaluate_speech(run, args)
     if run.task == "video-classify":
         from rnnkit.cli.video_commands import evaluate_video
 
@@ -356,6 +363,9 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     run = _open(args)
+    if run.task in ("speech", "ctc"):
+        raise DataError(f"{run.path} is a speech run; transcribe WAV files with `rnnkit transcribe {run.path} "
+                        f"file.wav ...` (score it with `rnnkit evaluate {run.path}`)")
     if run.task == "video-classify":
         from rnnkit.cli.video_commands import predict_video
 

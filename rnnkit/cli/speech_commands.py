@@ -1,5 +1,5 @@
-"""The speech commands: train (`rnnkit train --task speech|ctc`), `rnnkit transcribe RUN file.wav ...`,
-`rnnkit demo speech`."""
+"""The speech commands: train (`rnnkit train --task speech|ctc`), `rnnkit evaluate RUN [--data ...]` of a speech
+run, `rnnkit transcribe RUN file.wav ...`, `rnnkit demo speech`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from rnnkit.data import DataError
 from rnnkit.tasks.speech.config import SpeechConfig
 from rnnkit.training.distributed import is_rank_zero
 
-__all__ = ["DEMO_SPEECH_CONFIG", "add_transcribe_parser", "demo_speech", "train_ctc", "train_speech", "transcribe"]
+__all__ = ["DEMO_SPEECH_CONFIG", "add_transcribe_parser", "demo_speech", "evaluate_speech", "train_ctc", "train_speech",
+           "transcribe"]
 
 #: the speech demo: isolated digits, the usual split, the defaults (docs/results.md)
 DEMO_SPEECH_CONFIG = SpeechConfig()
@@ -69,6 +70,33 @@ def train_ctc(config: Any, args: argparse.Namespace, folder: Path) -> None:
         print(f"{name:<30}{entry['wer']:>8.4f}{entry['cer']:>8.4f}{entry['string_accuracy']:>12.4f}")
     _say(args, f"\nrun folder: {folder}  (model.rnnkit, metrics.json, test_transcripts.csv, config.toml)")
     _say(args, f"transcribe: rnnkit transcribe {folder} file.wav [more.wav ...]")
+
+
+def evaluate_speech(run: Any, args: argparse.Namespace) -> int:
+    """`rnnkit evaluate RUN` of a speech run: accuracy (isolated digits) or WER/CER (CTC) on the run's test split,
+    or on --data (a CSV of path,text; for isolated digits also a folder of FSDD-named WAVs)."""
+    from rnnkit.cli.commands import _write_csv
+    from rnnkit.tasks.speech.evaluate import evaluate_ctc_run, evaluate_speech_run
+
+    where = "its test split" if args.data in (None, run.config.data) else args.data
+    if run.task == "ctc":
+        scores, frame = evaluate_ctc_run(run, args.data)
+        _say(args, f"{run.path}: {model_name(run.config)} + CTC on {scores['greedy']['utterances']} utterances of "
+                   f"{where}\n")
+        print(f"{'decoding':<30}{'WER':>8}{'CER':>8}{'string acc':>12}")
+        for name, entry in scores.items():
+            print(f"{name:<30}{entry['wer']:>8.4f}{entry['cer']:>8.4f}{entry['string_accuracy']:>12.4f}")
+    else:
+        report, frame = evaluate_speech_run(run, args.data)
+        _say(args, f"{run.path}: {model_name(run.config)} digit classifier on {report['samples']} clips of {where}\n")
+        speakers = list(report["per_speaker"])
+        print(f"{'method':<38}{'accuracy':>9}  " + "  ".join(f"{s[:8]:>8}" for s in speakers))
+        print(f"{model_name(run.config):<38}{report['accuracy']:>9.4f}  "
+              + "  ".join(f"{report['per_speaker'][s]:>8.3f}" for s in speakers))
+    if args.output:
+        _write_csv(frame, Path(args.output))
+        _say(args, f"predictions written to {args.output}")
+    return 0
 
 
 def add_transcribe_parser(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -66,7 +66,22 @@ def files(tmp_path_factory) -> dict[str, Path]:
     np.save(root / "clip_28.npy", np.zeros((4, 28, 28), np.float32))
     np.save(root / "clip_255.npy", np.full((4, 32, 32), 255.0, np.float32))
     f.update(clips=root / "clips.npy", clip_28=root / "clip_28.npy", clip_255=root / "clip_255.npy")
+    f["ctc_run"] = untrained_ctc_run(root / "ctc_runs")
+    write("digits_words.csv", f"path,text\n{f['clips']},four two\n")
+    write("digits_no_text.csv", f"path,digits\n{f['clips']},4 2\n")
     return f
+
+
+def untrained_ctc_run(out: Path) -> Path:
+    """A CTC run folder with an untrained model (no audio read), for the speech commands' bad inputs."""
+    from rnnkit.tasks.speech import CTCConfig
+    from rnnkit.tasks.speech.ctc import CTCResult, save_ctc_run
+    from rnnkit.tasks.speech.model import build_ctc_model
+
+    config = CTCConfig(units=2, layers=1)
+    result = CTCResult(config=config, model=build_ctc_model(config, 78), history={"loss": [1.0], "val_loss": [1.0]},
+                       metrics={"test": {}}, test_strings=[], transcripts={})
+    return save_ctc_run(result, out)
 
 
 def init_from(files, run, *more: str) -> list[str]:
@@ -199,6 +214,19 @@ CASES = [
     ("clip folder without PNGs", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(f["folder"])],
      "holds no .png frames"),
     ("missing clip", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(t / "gone.npy")], "does not exist"),
+    ("evaluate a CTC run on a folder", lambda f, t: ["evaluate", str(f["ctc_run"]), "--data", str(f["folder"])],
+     "a CTC run is scored on a CSV with columns path and text"),
+    ("evaluate a speech run on a text file", lambda f, t: ["evaluate", str(f["ctc_run"]), "--data",
+                                                           str(f["notes.txt"])], "expected 'fsdd', a CSV of path,text"),
+    ("evaluate a speech run on missing data", lambda f, t: ["evaluate", str(f["ctc_run"]), "--data",
+                                                            str(t / "gone.csv")], "does not exist"),
+    ("speech CSV without a text column", lambda f, t: ["evaluate", str(f["ctc_run"]), "--data",
+                                                       str(f["digits_no_text.csv"])], "no column 'text'"),
+    ("speech CSV with words for digits", lambda f, t: ["evaluate", str(f["ctc_run"]), "--data",
+                                                       str(f["digits_words.csv"])], "has text 'four two'"),
+    ("table options for a speech run", lambda f, t: ["evaluate", str(f["ctc_run"]), "--fill", "ffill"],
+     "--fill: not options of a speech run"),
+    ("predict with a speech run", lambda f, t: ["predict", str(f["ctc_run"])], "rnnkit transcribe"),
 ]
 
 
