@@ -218,3 +218,30 @@ def test_config_from_dict_refuses_unknown_keys_and_wrong_types():
 def test_the_generator_s_limits_come_back_as_config_errors():
     with pytest.raises(ConfigError, match="moving digits: .*size"):
         train_frame_predictor(dataclasses.replace(TINY, size=8))
+
+
+# --- the CLI ------------------------------------------------------------------------------------------------
+def test_rnnkit_train_task_video_predict_end_to_end(tmp_path, capsys):
+    from rnnkit.cli import main
+
+    argv = ["train", "--task", "video-predict", "--data", "moving_digits", "--train-clips", "14", "--test-clips", "7",
+            "--val-fraction", "0.15", "--size", "24", "--input-frames", "4", "--output-frames", "3", "--units", "4",
+            "--layers", "1", "--epochs", "1", "--out", str(tmp_path), "--threads", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "copy last frame" in out and "linear extrapolation (per pixel)" in out and "t+3" in out
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert {"model.rnnkit", "metrics.json", "prediction_strip.png", "prediction.gif"} <= {p.name for p in folder.iterdir()}
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["test"]["clips"] == 7 and metrics["train_clips"] == 12 and metrics["val_clips"] == 2
+    assert json.loads((folder / "run.json").read_text())["status"] == "done"
+
+
+def test_rnnkit_train_refuses_a_bad_video_predict_option_in_one_line(tmp_path, capsys):
+    from rnnkit.cli import main
+
+    code = main(["train", "--task", "video-predict", "--kernel-size", "4", "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "kernel_size must be odd" in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())                               # no run folder left behind
