@@ -23,7 +23,8 @@ DEMO_TEXT_CONFIG = TextConfig(data="fine_food_reviews")
 def model_name(config: Any) -> str:
     cell = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}[config.model]
     pretrained = " (fine-tuned LM)" if getattr(config, "init_from", None) and config.pretrained else ""
-    return f"{'Bi' if config.bidirectional else ''}{cell}{pretrained}"
+    wide = f" + wide TF-IDF 1-{config.wide_ngrams}-grams" if getattr(config, "wide_ngrams", 0) else ""
+    return f"{'Bi' if config.bidirectional else ''}{cell}{pretrained}{wide}"
 
 
 def train_text(config: Any, args: argparse.Namespace, folder: Path) -> None:

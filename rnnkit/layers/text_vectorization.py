@@ -188,6 +188,14 @@ class TextVectorization(Layer):
         self._require_adapted("vocabulary_size")
         return self.tokenizer.vocab_size if self.tokenizer is not None else self.token_start + len(self._tokens)
 
+    def idf_weights(self) -> np.ndarray:
+        """``(vocabulary_size,)`` float32: the idf of each vocabulary entry (``"tf_idf"`` mode only)."""
+        self._require_adapted("idf_weights")
+        if self.output_mode != "tf_idf":
+            raise ValueError(f"{self.display_name}.idf_weights: output_mode is {self.output_mode!r}; idf weights "
+                             "exist in output_mode='tf_idf' only.")
+        return self._idf.copy()
+
     def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:
         self._require_adapted("get_vocabulary")
         if self.tokenizer is not None:

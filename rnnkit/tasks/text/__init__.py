@@ -11,11 +11,13 @@ from rnnkit.tasks.text.config import TextConfig
 from rnnkit.tasks.text.explain import Explanation, explain_text, explanation_html, write_explanation
 from rnnkit.tasks.text.pipeline import TextResult, train_text_classifier
 from rnnkit.tasks.text.run import evaluate_text_run, predict_text_run, save_text_run
+from rnnkit.tasks.text.wide import WideDeepTextClassifier  # registers the class for rnnkit.load_model
 
 __all__ = [
     "Explanation",
     "TextConfig",
     "TextResult",
+    "WideDeepTextClassifier",
     "evaluate_text_run",
     "explain_text",
     "explanation_html",

@@ -41,6 +41,9 @@ class TextConfig:
     bidirectional: bool = True
     pooling: Pooling = "max"  # over each text's own steps (padding never counts): max, mean or concat (last+max+mean)
     dropout: float = 0.5  # on the embeddings and on the pooled features
+    wide_ngrams: int = 0  # wide & deep: a linear branch over TF-IDF word 1..n-grams added to the logits (0: none)
+    wide_vocab_size: int = 30000  # --wide-ngrams: the most frequent n-grams of the training texts kept
+    wide_warm_start: bool = True  # --wide-ngrams: fit the wide branch alone first (its penalised logistic regression)
     epochs: int = 20  # at most; the weights kept are those of the best validation loss
     batch_size: int = 32
     learning_rate: float = 1e-3  # Adam, gradients clipped to norm 1
@@ -62,6 +65,13 @@ class TextConfig:
         if self.unfreeze_every < 0:
             raise ConfigError(f"unfreeze_every must be >= 0 epochs (0: no gradual unfreezing); "
                               f"got {self.unfreeze_every}")
+        if self.wide_ngrams < 0 or self.wide_ngrams > 3:
+            raise ConfigError(f"wide_ngrams must be 0 (no wide branch) or 1-3 (word 1..n-grams); got {self.wide_ngrams}")
+        if self.wide_vocab_size < 2:
+            raise ConfigError(f"wide_vocab_size must be >= 2 ([UNK] and one n-gram); got {self.wide_vocab_size}")
+        if self.wide_ngrams and self.init_from is not None:
+            raise ConfigError("wide_ngrams applies to a classifier trained from scratch; drop --wide-ngrams or "
+                              "--init-from")
         if self.vocab_size < 3:
             raise ConfigError(f"vocab_size must be >= 3 (padding, out-of-vocabulary and one word); "
                               f"got {self.vocab_size}")

@@ -74,6 +74,8 @@ def explain_text(model: Any, text: str, *, class_names: tuple[str, ...]) -> Expl
         x, running = e, lengths
         for layer in layers[2:]:
             x, running = layer.propagate(x, running)
+        if callable(getattr(model, "combine", None)):                         # wide & deep: + the wide logits
+            x = model.combine(x, [text])                                      # (constant in the embeddings)
         probabilities = x[0]                                                  # (K,) softmax output
         c = int(probabilities.argmax())
         torch.log(probabilities[c]).backward()

@@ -43,7 +43,10 @@ class TextModel:
         self.model, self.core = model, core
 
 
-def build_text_model(vectorizer: Any, config: TextConfig, num_classes: int) -> TextModel:
+def build_text_model(vectorizer: Any, config: TextConfig, num_classes: int, *, wide_vectorizer: Any = None,
+                     wide_l2: float = 0.0) -> TextModel:
+    """The deep model alone, or with `wide_vectorizer` (TF-IDF n-grams) the wide & deep one (`rnnkit.tasks.text.wide`):
+    then the deep stack ends in logits, the wide kernel starts at zero and `wide_l2` weighs its penalty."""
     from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, SimpleRNN
     from rnnkit.layers import GlobalAveragePooling1D, GlobalConcatPooling1D, GlobalMaxPooling1D
     from rnnkit.models import Sequential
@@ -59,10 +62,26 @@ def build_text_model(vectorizer: Any, config: TextConfig, num_classes: int) -> T
     layers.append(pooling[config.pooling]())
     if config.dropout:
         layers.append(Dropout(config.dropout))
+    if wide_vectorizer is not None:
+        return _wide_deep(vectorizer, layers + [Dense(num_classes)], wide_vectorizer, num_classes, wide_l2)
     layers.append(Dense(num_classes, activation="softmax"))
     core = Sequential(layers, name="text_classifier_core")
     model = Sequential([vectorizer, *core.layers], name="text_classifier")   # the same layer objects
     return TextModel(model, core)
+
+
+def _wide_deep(vectorizer: Any, layers: list[Any], wide_vectorizer: Any, num_classes: int, l2: float) -> TextModel:
+    from rnnkit.layers import Dense
+    from rnnkit.models import Sequential
+    from rnnkit.tasks.text.wide import WideDeepCore, WideDeepTextClassifier
+
+    wide = Dense(num_classes)
+    model = WideDeepTextClassifier([vectorizer, *layers], wide_vectorizer=wide_vectorizer, wide=wide,
+                                   name="text_classifier")
+    model.build(())
+    torch.nn.init.zeros_(wide.linear.weight)
+    deep = Sequential(layers, name="text_classifier_deep")                     # the same layer objects, ids in
+    return TextModel(model, WideDeepCore(deep, wide, l2=l2))
 
 
 def token_counts(vectorizer: Any, texts: Sequence[str]) -> np.ndarray:

@@ -14,6 +14,7 @@ fine-tuned with gradual unfreezing and discriminative learning rates (`rnnkit.ta
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from rnnkit.data import DataError
 from rnnkit.data.bundled import TextData
 from rnnkit.data.sequence_table import stratified_holdout
 from rnnkit.tasks import _model
-from rnnkit.tasks.text.baselines import majority_class, tfidf_logistic
+from rnnkit.tasks.text.baselines import C_DEFAULT, majority_class, tfidf_logistic
 from rnnkit.tasks.text.config import TextConfig
 from rnnkit.tasks.text.data import check_classes, load_texts
 from rnnkit.tasks.text.metrics import text_report
@@ -121,18 +122,35 @@ def train_text_classifier(config: TextConfig, *, data: TextData | None = None, v
     column = f"--text-column {data.text_column!r}"
     check_tokens(vectorizer, data.train_texts, data.train_rows, where=f"{column} of the training texts")
     check_tokens(vectorizer, data.test_texts, data.test_rows, where=f"{column} of the test texts")
+    baselines = _baselines(data, train_index, val_index, config.seed)
+    extra: dict[str, Any] = {}
+    loader = id_loader
     if lm is not None:
         text_model = transfer.build_transfer_model(vectorizer, lm, config, data.num_classes)
+    elif config.wide_ngrams:
+        from rnnkit.tasks.text import wide
+
+        C = baselines.get("tfidf_logistic", {}).get("C", C_DEFAULT)       # chosen on the validation texts
+        wide_vectorizer = wide.build_wide_vectorizer(train_texts, ngrams=config.wide_ngrams,
+                                                     max_tokens=config.wide_vocab_size)
+        l2 = wide.l2_strength(C, len(train_texts))
+        text_model = build_text_model(vectorizer, config, data.num_classes, wide_vectorizer=wide_vectorizer,
+                                      wide_l2=l2)
+        loader = functools.partial(wide.wide_loader, wide_vectorizer=wide_vectorizer)
+        extra["wide"] = {"ngrams": config.wide_ngrams, "features": wide_vectorizer.vocabulary_size(), "C": C,
+                         "l2": l2}
+        if config.wide_warm_start:
+            extra["wide"]["warm_start_objective"] = wide.warm_start(
+                text_model.core.wide, wide_vectorizer, train_texts, data.train_labels[train_index], l2=l2)
     else:
         text_model = build_text_model(vectorizer, config, data.num_classes)
-    train = id_loader(vectorizer, train_texts, data.train_labels[train_index], batch_size=config.batch_size,
-                      shuffle=True)
+    train = loader(vectorizer, texts=train_texts, labels=data.train_labels[train_index],
+                   batch_size=config.batch_size, shuffle=True)
     validation = None
     if val_index.size:
-        validation = id_loader(vectorizer, [data.train_texts[i] for i in val_index], data.train_labels[val_index],
-                               batch_size=128, shuffle=False)
+        validation = loader(vectorizer, texts=[data.train_texts[i] for i in val_index],
+                            labels=data.train_labels[val_index], batch_size=128, shuffle=False)
     start = time.perf_counter()
-    extra: dict[str, Any] = {}
     if lm is not None:
         history, extra["fine_tuning"] = transfer.fine_tune(text_model, train, validation, config, verbose=verbose,
                                                            backup_dir=backup_dir)
@@ -145,7 +163,7 @@ def train_text_classifier(config: TextConfig, *, data: TextData | None = None, v
     seconds = time.perf_counter() - start
     probabilities = predict_texts(text_model.model, data.test_texts)
     test = text_report(data.test_labels, probabilities.argmax(axis=1), probabilities, data.class_names)
-    test["baselines"] = _baselines(data, train_index, val_index, config.seed)
+    test["baselines"] = baselines
     metrics = {"test": test, "train_texts": int(train_index.size), "val_texts": int(val_index.size),
                "vocabulary_size": vectorizer.vocabulary_size(), "train_seconds": round(seconds, 1),
                **_stopping(history, config.patience), **extra}
