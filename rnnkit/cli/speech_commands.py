@@ -61,9 +61,10 @@ def train_ctc(config: Any, args: argparse.Namespace, folder: Path) -> None:
     if is_rank_zero():
         save_ctc_run(result, folder=folder)
     metrics, test = result.metrics, result.metrics["test"]
-    who = f"speaker {config.test_speaker} unseen in training" if config.test_speaker else "seen speakers"
+    who = (f"every take of {config.test_speaker}, unseen in training" if config.test_speaker
+           else "takes 0-4 of seen speakers")
     _say(args, f"\nFSDD connected digits ({config.min_digits}-{config.max_digits} digits): {metrics['train_strings']} "
-               f"train / {test['greedy']['utterances']} test strings (takes 0-4, {who}); trained in "
+               f"train / {test['greedy']['utterances']} test strings ({who}); trained in "
                f"{metrics['train_seconds']:.0f}s ({time.perf_counter() - start:.0f}s in all)\n")
     print(f"{'decoding':<30}{'WER':>8}{'CER':>8}{'string acc':>12}")
     for name, entry in test.items():
