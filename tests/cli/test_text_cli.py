@@ -115,3 +115,24 @@ def test_demo_takes_which(capsys):
     assert code == 0 and all(name in out for name in ("forecast", "text", "lm", "translate", "speech"))
     code, _, err = run_cli(capsys, "demo", "weather")
     assert code == 2 and "invalid choice" in err
+
+
+def test_wide_and_deep_trains_saves_predicts_and_explains(capsys, tmp_path):
+    write_reviews(tmp_path / "r.csv", 60, 2)
+    code, out, err = run_cli(capsys, "train", "--task", "text", "--data", str(tmp_path / "r.csv"), "--text-column",
+                             "review", "--label-column", "score", "--out", str(tmp_path / "runs"), "--wide-ngrams",
+                             "2", *TINY)
+    assert code == 0, err
+    assert "BiGRU + wide TF-IDF 1-2-grams" in out and "TF-IDF + logistic regression" in out
+    (folder,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    wide = json.loads((folder / "metrics.json").read_text())["wide"]
+    assert wide["ngrams"] == 2 and wide["C"] in (1.0, 3.0, 10.0, 30.0, 100.0) and wide["l2"] > 0
+    code, out, err = run_cli(capsys, "predict", str(folder), "--text", "Stale and bitter.", "-o",
+                             str(tmp_path / "p.csv"))
+    assert code == 0, err
+    row = pd.read_csv(tmp_path / "p.csv").iloc[0]
+    assert row["p_bad"] + row["p_good"] == pytest.approx(1.0)
+    code, out, err = run_cli(capsys, "explain", str(folder), "--text", "stale but my dog loved it", "-o",
+                             str(tmp_path / "why"))
+    assert code == 0, err
+    assert "predicted:" in out and "nan" not in out
