@@ -145,6 +145,7 @@ def train_frame_predictor(config: VideoPredictConfig, *, clips: tuple[np.ndarray
     n_val = round(config.val_fraction * len(train))
     fit_clips, val_clips = train[:len(train) - n_val], train[len(train) - n_val:]
     model = build_frame_predictor(config)
+    model.start_from_mean(float(fit_clips[:, T_in:].mean()))
     validation = (val_clips[:, :T_in], val_clips[:, T_in:]) if n_val else None
     start = time.perf_counter()
     history = _model.train_model(model, fit_clips[:, :T_in], fit_clips[:, T_in:], loss="mse",

@@ -72,6 +72,14 @@ class FramePredictor(Model):
                 if name.startswith("bias_ih"):
                     bias[hidden_channels:2 * hidden_channels] = 1.0
 
+    def start_from_mean(self, mean_pixel: float) -> None:
+        """Set the output bias to logit(mean_pixel), so the untrained model predicts the mean frame: otherwise the
+        quickest way down from p = 0.5 everywhere is to darken every pixel by saturating the ConvLSTM cells
+        (|c| ~ 7 within ten steps), after which the output no longer depends on the input (seen on seeds 1, 2)."""
+        p = min(max(float(mean_pixel), 1e-3), 1 - 1e-3)
+        with torch.no_grad():
+            self.head.bias.fill_(float(np.log(p / (1 - p))))
+
     # --- the network ----------------------------------------------------------------------------------
     def check_frames(self, x: Tensor) -> None:
         S = self.frame_size
