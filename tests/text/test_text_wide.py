@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -69,8 +71,8 @@ def test_the_penalty_touches_only_the_wide_kernel():
 
 
 def test_a_training_step_shrinks_the_wide_kernel_more_with_the_penalty():
-    def kernel_after_steps(l2: float) -> torch.Tensor:
-        text_model = wide_model(l2=l2)
+    def kernel_after_steps(l2: float, deep_loss: float = 1.0) -> torch.Tensor:
+        text_model = wide_model(dataclasses.replace(SMALL, wide_deep_loss=deep_loss), l2=l2)
         core = text_model.core
         with torch.no_grad():
             core.wide.linear.weight.fill_(1.0)
@@ -86,6 +88,8 @@ def test_a_training_step_shrinks_the_wide_kernel_more_with_the_penalty():
 
     plain, penalised = kernel_after_steps(0.0), kernel_after_steps(1.0)
     torch.testing.assert_close(plain - penalised, torch.full_like(plain, 0.1 * 2 * 1.0 * 1.0))
+    # the deep branch's own loss moves the deep weights only: the wide kernel's step is the same without it
+    torch.testing.assert_close(kernel_after_steps(1.0, deep_loss=0.0), penalised)
 
 
 def test_l2_strength_is_logistic_regressions_per_text_penalty():
@@ -108,6 +112,7 @@ def test_the_option_off_gives_the_plain_model():
 @pytest.mark.parametrize("fields,needle", [({"wide_ngrams": 4}, "wide_ngrams must be 0"),
                                            ({"wide_ngrams": -1}, "wide_ngrams must be 0"),
                                            ({"wide_vocab_size": 1}, "wide_vocab_size must be >= 2"),
+                                           ({"wide_deep_loss": -0.5}, "wide_deep_loss must be >= 0"),
                                            ({"wide_ngrams": 2, "init_from": "runs/lm"}, "drop --wide-ngrams")])
 def test_bad_wide_settings_are_config_errors(fields, needle):
     with pytest.raises(ConfigError, match=needle):

@@ -43,6 +43,7 @@ class TextConfig:
     dropout: float = 0.5  # on the embeddings and on the pooled features
     wide_ngrams: int = 0  # wide & deep: a linear branch over TF-IDF word 1..n-grams added to the logits (0: none)
     wide_vocab_size: int = 30000  # --wide-ngrams: the most frequent n-grams of the training texts kept
+    wide_deep_loss: float = 0.0  # --wide-ngrams: weight of the deep branch's own cross-entropy beside the joint one
     wide_warm_start: bool = True  # --wide-ngrams: fit the wide branch alone first (its penalised logistic regression)
     epochs: int = 20  # at most; the weights kept are those of the best validation loss
     batch_size: int = 32
@@ -69,6 +70,8 @@ class TextConfig:
             raise ConfigError(f"wide_ngrams must be 0 (no wide branch) or 1-3 (word 1..n-grams); got {self.wide_ngrams}")
         if self.wide_vocab_size < 2:
             raise ConfigError(f"wide_vocab_size must be >= 2 ([UNK] and one n-gram); got {self.wide_vocab_size}")
+        if self.wide_deep_loss < 0:
+            raise ConfigError(f"wide_deep_loss must be >= 0 (0: the joint loss alone); got {self.wide_deep_loss}")
         if self.wide_ngrams and self.init_from is not None:
             raise ConfigError("wide_ngrams applies to a classifier trained from scratch; drop --wide-ngrams or "
                               "--init-from")

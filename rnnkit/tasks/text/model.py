@@ -63,14 +63,16 @@ def build_text_model(vectorizer: Any, config: TextConfig, num_classes: int, *, w
     if config.dropout:
         layers.append(Dropout(config.dropout))
     if wide_vectorizer is not None:
-        return _wide_deep(vectorizer, layers + [Dense(num_classes)], wide_vectorizer, num_classes, wide_l2)
+        return _wide_deep(vectorizer, layers + [Dense(num_classes)], wide_vectorizer, num_classes, wide_l2,
+                          config.wide_deep_loss)
     layers.append(Dense(num_classes, activation="softmax"))
     core = Sequential(layers, name="text_classifier_core")
     model = Sequential([vectorizer, *core.layers], name="text_classifier")   # the same layer objects
     return TextModel(model, core)
 
 
-def _wide_deep(vectorizer: Any, layers: list[Any], wide_vectorizer: Any, num_classes: int, l2: float) -> TextModel:
+def _wide_deep(vectorizer: Any, layers: list[Any], wide_vectorizer: Any, num_classes: int, l2: float,
+               deep_loss: float) -> TextModel:
     from rnnkit.layers import Dense
     from rnnkit.models import Sequential
     from rnnkit.tasks.text.wide import WideDeepCore, WideDeepTextClassifier
@@ -81,7 +83,7 @@ def _wide_deep(vectorizer: Any, layers: list[Any], wide_vectorizer: Any, num_cla
     model.build(())
     torch.nn.init.zeros_(wide.linear.weight)
     deep = Sequential(layers, name="text_classifier_deep")                     # the same layer objects, ids in
-    return TextModel(model, WideDeepCore(deep, wide, l2=l2))
+    return TextModel(model, WideDeepCore(deep, wide, l2=l2, deep_loss=deep_loss))
 
 
 def token_counts(vectorizer: Any, texts: Sequence[str]) -> np.ndarray:

@@ -140,13 +140,18 @@ class WideDeepTextClassifier(Sequential):
 class WideDeepCore(Model):
     """Training view: `(ids (B, T), tf-idf (B, V))` + lengths -> softmax(deep(ids) + wide(tf-idf)); loss + L2(wide)."""
 
-    def __init__(self, deep: Sequential, wide: Any, *, l2: float) -> None:
+    def __init__(self, deep: Sequential, wide: Any, *, l2: float, deep_loss: float = 0.0) -> None:
         super().__init__(name="text_wide_deep_core")
-        self.deep, self.wide, self.l2 = deep, wide, float(l2)
+        self.deep, self.wide, self.l2, self.deep_loss = deep, wide, float(l2), float(deep_loss)
 
     def call(self, inputs: Any, training: bool = False, lengths: Tensor | None = None) -> Tensor:
+        return torch.softmax(self.logits(inputs, lengths=lengths)[0], dim=-1)
+
+    def logits(self, inputs: Any, *, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """(z_deep + z_wide, z_deep), each (B, K)."""
         ids, features = inputs
-        return torch.softmax(self.deep(ids, lengths=lengths) + self.wide(features), dim=-1)
+        deep = self.deep(ids, lengths=lengths)
+        return deep + self.wide(features), deep
 
     def forward_with_lengths(self, x: Any, *, lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         return self(x, lengths=lengths), None
@@ -159,10 +164,14 @@ class WideDeepCore(Model):
         from rnnkit.training.step import output_masks
 
         self.train()
-        y_pred, lengths = self.forward_with_lengths(batch.x, lengths=batch.lengths)
-        masks = output_masks(y_pred, lengths)
+        joint, deep = self.logits(batch.x, lengths=batch.lengths)
+        y_pred = torch.softmax(joint, dim=-1)
+        masks = output_masks(y_pred, None)
         logs = self.compiled_loss(batch.y, y_pred, masks=masks, sample_weight=batch.sample_weight)
-        self.optimize(logs["loss"] + self.penalty())
+        loss = logs["loss"] + self.penalty()
+        if self.deep_loss:                  # the deep branch alone must classify too (the wide one memorises)
+            loss = loss + self.deep_loss * torch.nn.functional.cross_entropy(deep, batch.y.reshape(-1))
+        self.optimize(loss)
         self.compiled_loss.update_metrics(batch.y, y_pred, masks=masks, sample_weight=batch.sample_weight)
         return {**logs, "loss": logs["loss"].detach()}      # logged: the data loss, comparable to val_loss
 
