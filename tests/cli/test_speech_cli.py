@@ -64,7 +64,7 @@ def _bad_wav(path: Path) -> Path:
     (["transcribe", "{run}", "--beam", "2", "{clip}"], "--beam applies to CTC runs"),
     (["transcribe", "{run}", "--beam", "0", "{clip}"], "--beam must be an int >= 1"),
     (["transcribe", "{nowhere}", "{clip}"], "does not exist"),
-    (["evaluate", "{run}"], "rnnkit transcribe"),
+    (["predict", "{run}"], "rnnkit transcribe"),   # evaluate scores a speech run; predict points to transcribe
     (["transcribe", "{run}", "--stream", "{clip}"], "--stream transcribes with a CTC run"),
 ])
 def test_transcribe_errors_are_one_line_and_exit_2(speech_run, tmp_path, capsys, argv, needle):
