@@ -231,7 +231,8 @@ def test_rnnkit_train_task_video_predict_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "copy last frame" in out and "linear extrapolation (per pixel)" in out and "t+3" in out
     (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
-    assert {"model.rnnkit", "metrics.json", "prediction_strip.png", "prediction.gif"} <= {p.name for p in folder.iterdir()}
+    written = {p.name for p in folder.iterdir()}
+    assert {"model.rnnkit", "metrics.json", "prediction_strip.png", "prediction.gif"} <= written
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["test"]["clips"] == 7 and metrics["train_clips"] == 12 and metrics["val_clips"] == 2
     assert json.loads((folder / "run.json").read_text())["status"] == "done"

@@ -38,7 +38,7 @@ class VideoPredictConfig:
     units: int = 16  # hidden channels of every ConvLSTM layer (video-predict)
     layers: int = 2  # ConvLSTM layers of the encoder and of the forecaster (video-predict)
     kernel_size: int = 3  # video-predict: ConvLSTM kernel (odd; 'same' padding)
-    conditional: bool = False  # video-predict: the forecaster reads its previous prediction (off: no input, as Shi et al.)
+    conditional: bool = False  # video-predict: the forecaster reads its previous frame (off: no input, as Shi)
     loss: Literal["bce", "mse"] = "bce"  # video-predict: per-pixel binary cross-entropy or MSE (both reported)
     epochs: int = 10  # at most; the weights kept are those of the best validation loss
     batch_size: int = 8
