@@ -133,6 +133,12 @@ class BackupAndRestore(Callback):
 
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    return read_backup_file(path, owner="BackupAndRestore", format=FORMAT, version=FORMAT_VERSION)
+
+
+def read_backup_file(path: Path, *, owner: str, format: str, version: int) -> tuple[dict[str, torch.Tensor], dict]:
+    """The tensors and the JSON state of a safetensors backup written with ``{"format", "format_version", "state"}``
+    metadata; a damaged file, another format or an unreadable state is a ValueError naming ``owner`` and the fix."""
     from safetensors import safe_open
 
     try:
@@ -140,16 +146,17 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
             metadata = f.metadata() or {}
             tensors = {key: f.get_tensor(key) for key in f.keys()}
     except Exception as error:  # safetensors raises its own types for damaged files
-        raise ValueError(f"BackupAndRestore: {str(path)!r} is not a readable backup ({type(error).__name__}: "
+        raise ValueError(f"{owner}: {str(path)!r} is not a readable backup ({type(error).__name__}: "
                          f"{error}); delete it to start afresh.") from None
-    if metadata.get("format") != FORMAT or metadata.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"BackupAndRestore: {str(path)!r} is not an rnnkit backup (format "
-                         f"{metadata.get('format')!r} version {metadata.get('format_version')!r}; expected "
-                         f"{FORMAT!r} version {FORMAT_VERSION}).")
+    if metadata.get("format") != format or metadata.get("format_version") != version:
+        raise ValueError(f"{owner}: {str(path)!r} is not a backup of this kind (format {metadata.get('format')!r} "
+                         f"version {metadata.get('format_version')!r}; expected {format!r} version {version}); "
+                         f"delete it to start afresh.")
     try:
         return tensors, json.loads(metadata["state"])
     except (KeyError, json.JSONDecodeError) as error:
-        raise ValueError(f"BackupAndRestore: {str(path)!r} has no readable state ({error}).") from None
+        raise ValueError(f"{owner}: {str(path)!r} has no readable state ({error}); delete it to start "
+                         f"afresh.") from None
 
 
 def _group(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

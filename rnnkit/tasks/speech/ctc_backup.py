@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from rnnkit.training.backup import FILE_NAME
+from rnnkit.training.backup import FILE_NAME, read_backup_file
 
 __all__ = ["CTCLoopState", "read_ctc_backup", "write_ctc_backup"]
 
@@ -70,26 +70,13 @@ def read_ctc_backup(folder: str | Path, *, model: Any, optimizer: torch.optim.Op
                     generator: torch.Generator) -> CTCLoopState | None:
     """Restore the model, the optimizer and both generators from the folder's backup and return the loop's
     state; None when there is no backup. A damaged backup or one of another model is a ValueError."""
-    from safetensors import safe_open
-
     from rnnkit.saving._optimizer_state import PREFIX, join_state
 
     path = Path(folder) / FILE_NAME
     if not path.is_file():
         return None
+    tensors, plain = read_backup_file(path, owner="ctc backup", format=FORMAT, version=FORMAT_VERSION)
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            metadata = f.metadata() or {}
-            tensors = {key: f.get_tensor(key) for key in f.keys()}
-    except Exception as error:  # safetensors raises its own types for damaged files
-        raise ValueError(f"ctc backup: {str(path)!r} is not a readable backup ({type(error).__name__}: {error}); "
-                         f"delete it to start the run afresh") from None
-    if metadata.get("format") != FORMAT or metadata.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"ctc backup: {str(path)!r} has format {metadata.get('format')!r} version "
-                         f"{metadata.get('format_version')!r}; expected {FORMAT!r} version {FORMAT_VERSION}: it was "
-                         f"not written by a CTC run; delete it to start the run afresh")
-    try:
-        plain = json.loads(metadata["state"])
         weights = {k[8:]: v for k, v in tensors.items() if k.startswith("weights/")}
         expected = model.state_dict()
         if set(weights) != set(expected) or any(weights[k].shape != expected[k].shape for k in expected):
