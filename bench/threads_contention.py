@@ -2,6 +2,7 @@
 
     python bench/threads_contention.py                  # LSTM B64 T100 I32 H128, forward + backward
     python bench/threads_contention.py --repeats 8 --policies PASSIVE,ACTIVE,default
+    python bench/threads_contention.py --policies spin:3000,spin:10000   # GOMP_SPINCOUNT=N: spin N times, then sleep
 
 Each (policy, machine state) runs in a fresh process (libgomp reads OMP_WAIT_POLICY when torch loads it);
 inside it, 1-second windows of 1 and 2 threads alternate, and the medians are compared, so both thread
@@ -46,10 +47,12 @@ print(json.dumps({str(k): statistics.median(v) for k, v in rates.items()}))
 
 def measure(policy: str, busy: bool, shape: list[int], repeats: int) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")}
-    if policy != "default":
-        env["OMP_WAIT_POLICY"] = policy
-    else:
+    if policy == "default":
         env["GOMP_SPINCOUNT"] = "300000"  # libgomp's own default, set so that rnnkit leaves the policy alone
+    elif policy.startswith("spin:"):
+        env["GOMP_SPINCOUNT"] = policy[len("spin:"):]  # spin this many times, then sleep
+    else:
+        env["OMP_WAIT_POLICY"] = policy
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     hog = None
     if busy:
@@ -66,7 +69,8 @@ def measure(policy: str, busy: bool, shape: list[int], repeats: int) -> dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--policies", default="PASSIVE,default")
+    parser.add_argument("--policies", default="PASSIVE,default",
+                        help="comma-separated: an OMP_WAIT_POLICY value, 'default' (libgomp's) or spin:N (GOMP_SPINCOUNT)")
     parser.add_argument("--shape", default="64,100,32,128", help="B,T,I,H")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default=None, help="also write the rows as JSON here")

@@ -36,6 +36,7 @@ h_n, c_n (L·D, B, H, Y, X), the state after each sequence's own last step (forw
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import Any
 
@@ -68,7 +69,7 @@ def _suffix(layer: int, direction: int) -> str:
     return f"_l{layer}" + ("_reverse" if direction == 1 else "")
 
 
-class _ConvRecurrent(nn.Module):
+class _ConvRecurrent(nn.Module, metaclass=abc.ABCMeta):
     """Base of ``ConvLSTM2D`` and ``ConvGRU2D``: parameters, checks, layers × directions; not used directly."""
 
     gate_count: int = 4
@@ -128,11 +129,13 @@ class _ConvRecurrent(nn.Module):
         return s
 
     # -- the cell's part (subclasses) -----------------------------------------------------------
+    @abc.abstractmethod
     def _sequence(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool) -> tuple[Tensor, State]:
-        raise NotImplementedError
+        """One layer, one direction over the whole sequence (the cell's kernel)."""
 
+    @abc.abstractmethod
     def _step(self, x_t: Tensor, state: State, weights: tuple) -> State:
-        raise NotImplementedError
+        """One step of the cell (``cells.conv_steps``)."""
 
     # -- running ----------------------------------------------------------------------------------
     def forward(self, x: Tensor, state: Any = None, *, lengths: Any = None) -> tuple[Tensor, Any]:

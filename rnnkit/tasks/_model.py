@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MODEL_FILE", "build_model", "load_model", "remove_backup", "save_model", "train_model"]
+__all__ = ["MODEL_FILE", "build_model", "kept_epoch", "load_model", "remove_backup", "save_model", "train_model"]
 
 MODEL_FILE = "model.rnnkit"
 
@@ -75,3 +75,17 @@ def load_model(folder: Path) -> Any:
     import rnnkit
 
     return rnnkit.load_model(folder / MODEL_FILE)
+
+
+def kept_epoch(history: dict[str, list[float]], patience: int) -> dict[str, Any]:
+    """Which epoch's weights the model kept: early stopping restores those of the best validation loss.
+
+    ``{best_epoch (1-based), best_val_loss[, best_val_accuracy]}``; empty without validation or early stopping.
+    """
+    if not history.get("val_loss") or patience < 1:
+        return {}
+    best = int(np.nanargmin(history["val_loss"]))
+    kept = {"best_epoch": best + 1, "best_val_loss": history["val_loss"][best]}
+    if "val_accuracy" in history:
+        kept["best_val_accuracy"] = history["val_accuracy"][best]
+    return kept

@@ -169,7 +169,7 @@ def train_classifier(config: ClassifyConfig, *, data: SequenceData | None = None
     predicted, _ = predict_classes(model, test_x)
     metrics = {"test": classification_report(data.test_labels, predicted, data.class_names),
                "train_sequences": len(train_index), "val_sequences": int(val_index.size),
-               **_stopping(history, config.patience),
+               **_model.kept_epoch(history, config.patience),
                "test_lengths": {"min": int(min(len(s) for s in data.test_sequences)),
                                 "max": int(max(len(s) for s in data.test_sequences))}}
     if config.baseline != "none":  # the classical baseline, on all training sequences scaled as the model's
@@ -181,10 +181,3 @@ def train_classifier(config: ClassifyConfig, *, data: SequenceData | None = None
                           metrics=metrics, test_predictions=predicted)
 
 
-def _stopping(history: dict[str, list[float]], patience: int) -> dict[str, Any]:
-    """Which epoch's weights the model kept: early stopping restores those of the best validation loss."""
-    if not history.get("val_loss") or patience < 1:
-        return {}
-    best = int(np.nanargmin(history["val_loss"]))
-    return {"best_epoch": best + 1, "best_val_loss": history["val_loss"][best],
-            "best_val_accuracy": history.get("val_accuracy", [None] * (best + 1))[best]}

@@ -103,8 +103,6 @@ def train_digit_classifier(config: SpeechConfig, *, data: DigitData | None = Non
     metrics: dict[str, Any] = {"test": test, "train_clips": int(train_index.size), "val_clips": int(val_index.size),
                                "train_examples": len(train_x),
                                "train_seconds": round(seconds, 1)}
-    if history.get("val_loss") and config.patience:
-        best = int(np.nanargmin(history["val_loss"]))
-        metrics.update(best_epoch=best + 1, best_val_loss=history["val_loss"][best])
+    metrics.update(_model.kept_epoch(history, config.patience))
     return SpeechResult(config=config, data=data, model=model, history=history, metrics=metrics,
                         test_probabilities=probabilities)

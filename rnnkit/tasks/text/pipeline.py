@@ -68,12 +68,6 @@ def _split_validation(labels: np.ndarray, fraction: float, seed: int) -> tuple[n
     return np.flatnonzero(~held), np.flatnonzero(held)
 
 
-def _stopping(history: dict[str, list[float]], patience: int) -> dict[str, Any]:
-    if not history.get("val_loss") or patience < 1:
-        return {}
-    best = int(np.nanargmin(history["val_loss"]))
-    return {"best_epoch": best + 1, "best_val_loss": history["val_loss"][best],
-            "best_val_accuracy": history.get("val_accuracy", [None] * (best + 1))[best]}
 
 
 def _baselines(data: TextData, train_index: np.ndarray, val_index: np.ndarray, seed: int) -> dict[str, Any]:
@@ -166,6 +160,6 @@ def train_text_classifier(config: TextConfig, *, data: TextData | None = None, v
     test["baselines"] = baselines
     metrics = {"test": test, "train_texts": int(train_index.size), "val_texts": int(val_index.size),
                "vocabulary_size": vectorizer.vocabulary_size(), "train_seconds": round(seconds, 1),
-               **_stopping(history, config.patience), **extra}
+               **_model.kept_epoch(history, config.patience), **extra}
     return TextResult(config=config, data=data, model=text_model.model, history=history, metrics=metrics,
                       test_probabilities=probabilities)

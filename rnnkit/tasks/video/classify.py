@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.tasks import _model
 from rnnkit.data.sequence_table import stratified_holdout
 from rnnkit.tasks.classify.pipeline import classification_report
 from rnnkit.tasks.video.baselines import frame_cnn_baseline
@@ -66,8 +67,6 @@ def train_video_classifier(config: VideoClassifyConfig, *, data: VideoData | Non
                                           "epochs_run": entry["epochs_run"], "seconds": round(entry["seconds"], 1)}
     metrics: dict[str, Any] = {"test": test, "train_clips": len(train), "val_clips": int(held.sum()),
                                "parameters": int(model.count_params()), "train_seconds": round(seconds, 1)}
-    if history.get("val_loss") and config.patience:
-        best = int(np.nanargmin(history["val_loss"]))
-        metrics.update(best_epoch=best + 1, best_val_loss=history["val_loss"][best])
+    metrics.update(_model.kept_epoch(history, config.patience))
     return VideoClassifyResult(config=config, data=data, model=model, history=history, metrics=metrics,
                                test_probabilities=probabilities)

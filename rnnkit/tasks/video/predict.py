@@ -157,9 +157,7 @@ def train_frame_predictor(config: VideoPredictConfig, *, clips: tuple[np.ndarray
     test_report = mse_report(predictions, test[:, T_in:], test[:, :T_in])
     metrics: dict[str, Any] = {"test": test_report, "train_clips": int(len(fit_clips)), "val_clips": int(n_val),
                                "parameters": int(model.count_params()), "train_seconds": round(seconds, 1)}
-    if history.get("val_loss") and config.patience:
-        best = int(np.nanargmin(history["val_loss"]))
-        metrics.update(best_epoch=best + 1, best_val_loss=history["val_loss"][best])
+    metrics.update(_model.kept_epoch(history, config.patience))
     return PredictResult(config=config, model=model, history=history, metrics=metrics, test_clips=test,
                          test_predictions=predictions)
 
