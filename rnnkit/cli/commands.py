@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -101,6 +102,15 @@ def _train_classify(config: ClassifyConfig, args: argparse.Namespace, folder: Pa
     _say(args, f"repeat it:  rnnkit train --config {folder / 'config.toml'}")
 
 
+#: the task -> (module, function) that trains it into a run folder; forecast and classify are in this file
+_TRAINERS = {"lm": ("rnnkit.cli.lm_commands", "train_lm"), "text": ("rnnkit.cli.text_commands", "train_text"),
+             "translate": ("rnnkit.cli.translate_commands", "train_translate"),
+             "speech": ("rnnkit.cli.speech_commands", "train_speech"), "ctc": ("rnnkit.cli.speech_commands", "train_ctc"),
+             "video-classify": ("rnnkit.cli.video_commands", "train_video_classify"),
+             "video-predict": ("rnnkit.cli.video_predict_commands", "train_video_predict"),
+             "track": ("rnnkit.cli.video_track_commands", "train_track")}
+
+
 def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path, *, resumed: bool) -> None:
     """Train into `folder`; an interruption leaves it resumable, and says how."""
     from rnnkit.tasks.runs import mark_run
@@ -111,34 +121,9 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
     else:
         print(f"{verb}: {folder}  (interrupted? `rnnkit train --resume {folder}` continues it)\n", flush=True)
     try:
-        if task == "lm":
-            from rnnkit.cli.lm_commands import train_lm
-
-            train_lm(config, args, folder)
-        elif task == "text":
-            from rnnkit.cli.text_commands import train_text
-
-            train_text(config, args, folder)
-        elif task == "translate":
-            from rnnkit.cli.translate_commands import train_translate
-
-            train_translate(config, args, folder)
-        elif task == "speech":
-            from rnnkit.cli.speech_commands import train_speech
-
-            train_speech(config, args, folder)
-        elif task == "ctc":
-            from rnnkit.cli.speech_commands import train_ctc
-
-            train_ctc(config, args, folder)
-        elif task == "video-classify":
-            from rnnkit.cli.video_commands import train_video_classify
-
-            train_video_classify(config, args, folder)
-        elif task == "video-predict":
-            from rnnkit.cli.video_predict_commands import train_video_predict
-
-            train_video_predict(config, args, folder)
+        if task in _TRAINERS:
+            module, name = _TRAINERS[task]
+            getattr(importlib.import_module(module), name)(config, args, folder)
         else:
             (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
     except KeyboardInterrupt:
@@ -259,6 +244,9 @@ def _resume(args: argparse.Namespace) -> int:
     return 0
 
 
+VIDEO_TASKS = ("video-classify", "video-predict", "track")
+
+
 def _task_of(data: str | None) -> str | None:
     """The task of a bundled dataset (`GunPoint`, `japanese_vowels`, ...) or of a `.ts` file, so they need no --task."""
     from rnnkit.data import list_datasets
@@ -267,7 +255,7 @@ def _task_of(data: str | None) -> str | None:
     if data and data.lower().endswith(".ts"):
         return "classify"
     if data == "moving_digits":
-        return "video-classify"  # generated clips (rnnkit.data.video); --task video-predict for next frames
+        return "video-classify"  # generated clips (rnnkit.data.video); --task video-predict / track for the others
     key = dataset_key(data or "")
     if key is None:
         return None
@@ -278,10 +266,10 @@ def _open(args: argparse.Namespace) -> Any:
     from rnnkit.tasks.runs import open_run
 
     run = open_run(args.run, task=args.task)
-    if getattr(args, "clip", None) and run.task not in ("video-classify", "video-predict"):
+    if getattr(args, "clip", None) and run.task not in VIDEO_TASKS:
         raise DataError(f"--clip is for video runs (`rnnkit train --task video-classify`); {run.path} is a {run.task} "
                         f"run: drop --clip")
-    if run.task in ("video-classify", "video-predict"):
+    if run.task in VIDEO_TASKS:
         flags = [f"--{k.replace('_', '-')}" for k in ("fill", "time_column", "time_format", "text")
                  if getattr(args, k, None)]
         if flags:
@@ -319,6 +307,10 @@ def evaluate(args: argparse.Namespace) -> int:
         from rnnkit.cli.video_commands import evaluate_video
 
         return evaluate_video(run, args)
+    if run.task == "track":
+        from rnnkit.cli.video_track_commands import evaluate_track
+
+        return evaluate_track(run, args)
     if run.task == "video-predict":
         raise DataError(f"{run.path} is a next-frame prediction run; its test scores are in "
                         f"{run.path / 'metrics.json'}")
@@ -374,6 +366,10 @@ def predict(args: argparse.Namespace) -> int:
         from rnnkit.cli.video_predict_commands import predict_video_predict
 
         return predict_video_predict(run, args)
+    if run.task == "track":
+        from rnnkit.cli.video_track_commands import predict_track
+
+        return predict_track(run, args)
     if run.task == "text":
         from rnnkit.cli.text_commands import predict_text
 

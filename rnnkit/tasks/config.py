@@ -26,6 +26,7 @@ from rnnkit.tasks.text.config import TextConfig
 from rnnkit.tasks.translate.config import TranslateConfig
 from rnnkit.tasks.video.config import VideoClassifyConfig
 from rnnkit.tasks.video.predict_config import VideoPredictConfig
+from rnnkit.tasks.video.track_config import TrackConfig
 
 __all__ = [
     "TASKS",
@@ -37,6 +38,7 @@ __all__ = [
     "SpeechConfig",
     "TaskConfig",
     "TextConfig",
+    "TrackConfig",
     "TranslateConfig",
     "VideoClassifyConfig",
     "VideoPredictConfig",
@@ -49,10 +51,11 @@ __all__ = [
 ]
 
 TaskConfig = (ForecastConfig | ClassifyConfig | LMConfig | TextConfig | TranslateConfig | SpeechConfig | CTCConfig
-              | VideoClassifyConfig | VideoPredictConfig)
+              | VideoClassifyConfig | VideoPredictConfig | TrackConfig)
 TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig, "lm": LMConfig, "text": TextConfig,
                      "translate": TranslateConfig, "speech": SpeechConfig,
-                     "ctc": CTCConfig, "video-classify": VideoClassifyConfig, "video-predict": VideoPredictConfig}
+                     "ctc": CTCConfig, "video-classify": VideoClassifyConfig, "video-predict": VideoPredictConfig,
+                     "track": TrackConfig}
 
 
 def read_config(path: str | Path) -> tuple[str, dict[str, Any]]:

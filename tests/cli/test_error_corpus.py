@@ -62,6 +62,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
                  "--test-clips", "7", "--frames", "4", "--filters", "2", "--units", "2", "--epochs", "1",
                  "--baseline", "none"]) == 0
     (f["video_run"],) = [p for p in (root / "video_runs").iterdir() if p.is_dir()]
+    assert main(["train", "-q", "--task", "track", "--out", str(root / "track_runs"), "--train-clips", "8",
+                 "--test-clips", "2", "--frames", "4", "--filters", "2", "--units", "2", "--epochs", "1"]) == 0
+    (f["track_run"],) = [p for p in (root / "track_runs").iterdir() if p.is_dir()]
     np.save(root / "clips.npy", np.zeros((2, 4, 32, 32), np.float32))
     np.save(root / "clip_28.npy", np.zeros((4, 28, 28), np.float32))
     np.save(root / "clip_255.npy", np.full((4, 32, 32), 255.0, np.float32))
@@ -225,6 +228,15 @@ CASES = [
     ("clip folder without PNGs", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(f["folder"])],
      "holds no .png frames"),
     ("missing clip", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(t / "gone.npy")], "does not exist"),
+    ("tracking frames too small", lambda f, t: ["train", "--task", "track", "--size", "16"], "size must be in 24..256"),
+    ("tracking one frame", lambda f, t: ["train", "--task", "track", "--frames", "1"], "frames must be in 2..1000"),
+    ("track predict without --clip", lambda f, t: ["predict", str(f["track_run"])], "give the clip to track with"),
+    ("track predict on --data", lambda f, t: ["predict", str(f["track_run"]), "--data", "moving_digits"],
+     "a track run boxes clips given with --clip"),
+    ("track clip of another size", lambda f, t: ["predict", str(f["track_run"]), "--clip", str(f["clip_28"])],
+     "frames of 32x32 pixels; got 4 frame(s) of 28x28"),
+    ("track evaluate on other data", lambda f, t: ["evaluate", str(f["track_run"]), "--data", "GunPoint"],
+     "a track run is scored on its own generated test clips"),
     ("evaluate a CTC run on a folder", lambda f, t: ["evaluate", str(f["ctc_run"]), "--data", str(f["folder"])],
      "a CTC run is scored on a CSV with columns path and text"),
     ("evaluate a speech run on a text file", lambda f, t: ["evaluate", str(f["ctc_run"]), "--data",

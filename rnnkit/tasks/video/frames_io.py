@@ -2,6 +2,7 @@
 
     >>> write_strip("strip.png", inputs, truth, predictions)      # (N, T_in, Y, X), (N, T_out, Y, X) x 2, in [0, 1]
     >>> write_gif("clips.gif", inputs, truth, predictions)
+    >>> write_box_strip("track.png", frames, true_boxes, boxes)  # (N, T, Y, X), (N, T, 4) x 2: green truth, red model
     >>> clip = read_clip("clip.npy")                              # (T, Y, X) float32 in [0, 1]; or a folder of PNGs
 
 Pixels are grey levels: 0 black, 1 white; values outside [0, 1] are clipped when written.
@@ -15,7 +16,7 @@ import numpy as np
 
 from rnnkit.data import DataError
 
-__all__ = ["read_clip", "strip_image", "write_gif", "write_strip"]
+__all__ = ["read_clip", "strip_image", "write_box_strip", "write_gif", "write_strip"]
 
 GAP = 2          # pixels between frames (grey)
 LABEL_WIDTH = 64  # the left margin holding a row's name
@@ -68,6 +69,35 @@ def write_strip(path: str | Path, inputs: np.ndarray, truth: np.ndarray | None, 
 
     path = Path(path)
     Image.fromarray(strip_image(inputs, truth, predictions, scale=scale), mode="L").save(path)
+    return path
+
+
+def write_box_strip(path: str | Path, frames: np.ndarray, truth: np.ndarray | None, boxes: np.ndarray, *,
+                    scale: int = 3) -> Path:
+    """A PNG, one clip (N, T, Y, X) a row of frames: the true box (N, T, 4) (y0, x0, y1, x1) in green (None: a
+    clip whose boxes are unknown), the tracked box in red, each drawn just outside its pixels."""
+    from PIL import Image, ImageDraw
+
+    frames, boxes = np.asarray(frames), np.asarray(boxes, np.float64)
+    truth = None if truth is None else np.asarray(truth, np.float64)
+    if frames.ndim != 4 or boxes.shape != (*frames.shape[:2], 4) or (truth is not None and truth.shape != boxes.shape):
+        raise ValueError(f"frames must be (N, T, Y, X) and both box arrays (N, T, 4); got {frames.shape}, "
+                         f"{None if truth is None else truth.shape}, {boxes.shape}")
+    N, T, Y, X = frames.shape
+    y, x = Y * scale, X * scale
+    canvas = Image.new("RGB", (GAP + T * (x + GAP), GAP + N * (y + GAP)), (GREY,) * 3)
+    draw = ImageDraw.Draw(canvas)
+    for n in range(N):
+        for t in range(T):
+            left, top = GAP + t * (x + GAP), GAP + n * (y + GAP)
+            image = Image.fromarray(_uint8(frames[n, t]), mode="L").resize((x, y), Image.NEAREST).convert("RGB")
+            canvas.paste(image, (left, top))
+            pairs = ([] if truth is None else [(truth[n, t], (0, 200, 0))]) + [(boxes[n, t], (230, 30, 30))]
+            for box, colour in pairs:
+                y0, x0, y1, x1 = box * scale
+                draw.rectangle((left + x0 - 1, top + y0 - 1, left + x1, top + y1), outline=colour)
+    path = Path(path)
+    canvas.save(path)
     return path
 
 
