@@ -127,7 +127,8 @@ def test_training_the_tracker_saves_a_run_that_boxes_as_trained(tmp_path):
 
     result = train_tracker(TINY)
     test = result.metrics["test"]
-    assert set(test) == {"model", "detector_tracker", "constant_velocity_true_visible", "clips"}
+    assert set(test) == {"model", "detector_tracker", "constant_velocity_true_visible", "per_motion", "clips"}
+    assert set(test["per_motion"]) <= set(result.test.motion_names)
     assert 0.0 <= test["model"]["iou"] <= 1.0 and test["model"]["frames"] == 6 * 6
     assert result.metrics["train_clips"] == 12 and result.metrics["val_clips"] == 4
     folder = save_track_run(result, folder=start_run(tmp_path, task="track", config=TINY))

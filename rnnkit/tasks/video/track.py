@@ -63,9 +63,19 @@ def track_report(model_boxes: np.ndarray, clips: Any) -> dict[str, Any]:
     report: dict[str, Any] = {"model": iou_report(model_boxes, clips.boxes, clips.visible),
                               "detector_tracker": iou_report(detector_tracker(clips.frames), clips.boxes,
                                                              clips.visible)}
-    oracle = iou_report(constant_velocity(clips.boxes, clips.visible, size=size), clips.boxes, clips.visible)
+    oracle_boxes = constant_velocity(clips.boxes, clips.visible, size=size)
+    oracle = iou_report(oracle_boxes, clips.boxes, clips.visible)
     report["constant_velocity_true_visible"] = {"iou_hidden": oracle["iou_hidden"],
                                                 "hidden_frames": oracle["hidden_frames"]}
+    per_motion = {}
+    for k, name in enumerate(clips.motion_names):
+        chosen = clips.motion == k
+        if chosen.any():
+            model = iou_report(model_boxes[chosen], clips.boxes[chosen], clips.visible[chosen])
+            cv = iou_report(oracle_boxes[chosen], clips.boxes[chosen], clips.visible[chosen])
+            per_motion[name] = {"iou": model["iou"], "iou_hidden": model["iou_hidden"],
+                                "constant_velocity_iou_hidden": cv["iou_hidden"], "hidden_frames": model["hidden_frames"]}
+    report["per_motion"] = per_motion
     report["clips"] = int(len(clips))
     return report
 
