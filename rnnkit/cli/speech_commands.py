@@ -50,7 +50,9 @@ def train_speech(config: SpeechConfig, args: argparse.Namespace, folder: Path) -
         print(f"{name:<38}{accuracy:>9.4f}  " + "  ".join(f"{per_speaker[s]:>8.3f}" for s in speakers))
     _say(args, f"\nrun folder: {folder}  (model.rnnkit, metrics.json, confusion_matrix.png, test_predictions.csv, "
                f"loss.png, config.toml)")
-    _say(args, f"transcribe: rnnkit transcribe {folder} file.wav [more.wav ...]")
+    _say(args, f"transcribe: rnnkit transcribe {folder} file.wav [more.wav ...]"
+               + ("  (normalised per speaker: give several recordings of one speaker in one call)"
+                  if config.normalization == "speaker" else ""))
 
 
 def train_ctc(config: Any, args: argparse.Namespace, folder: Path) -> None:
@@ -89,7 +91,8 @@ def evaluate_speech(run: Any, args: argparse.Namespace) -> int:
             print(f"{name:<30}{entry['wer']:>8.4f}{entry['cer']:>8.4f}{entry['string_accuracy']:>12.4f}")
     else:
         report, frame = evaluate_speech_run(run, args.data)
-        _say(args, f"{run.path}: {model_name(run.config)} digit classifier on {report['samples']} clips of {where}\n")
+        _say(args, f"{run.path}: {model_name(run.config)} digit classifier on {report['samples']} clips of {where}"
+                   + (f"; features {report['normalization']}" if "normalization" in report else "") + "\n")
         speakers = list(report["per_speaker"])
         print(f"{'method':<38}{'accuracy':>9}  " + "  ".join(f"{s[:8]:>8}" for s in speakers))
         print(f"{model_name(run.config):<38}{report['accuracy']:>9.4f}  "
@@ -104,9 +107,11 @@ def add_transcribe_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     command = sub.add_parser("transcribe", parents=[common], help="say which digits are spoken in WAV files",
                              description="Transcribe mono 16-bit WAV files (any sample rate: resampled) with a speech "
                              "run: a digit for an isolated-digit run (`--task speech`), a digit string for a CTC run "
-                             "(`--task ctc`).")
+                             "(`--task ctc`). A run trained with --normalization speaker takes the files of one call "
+                             "as recordings of one speaker and normalises them together: give several.")
     command.add_argument("run", help="a run folder written by `rnnkit train --task speech|ctc` or `rnnkit demo speech`")
-    command.add_argument("wav", nargs="+", help="WAV files to transcribe")
+    command.add_argument("wav", nargs="+", help="WAV files to transcribe (a --normalization speaker run: one "
+                         "speaker's, normalised together)")
     command.add_argument("--beam", type=int, default=None, metavar="N",
                          help="CTC runs: prefix beam search width (default: the run's; 1: greedy)")
     command.add_argument("--stream", action="store_true", help="unidirectional CTC runs: read each file 10 ms at a "
@@ -142,7 +147,7 @@ def _stream(run: Any, args: argparse.Namespace) -> int:
 def transcribe(args: argparse.Namespace) -> int:
     from rnnkit.cli.commands import _write_csv
     from rnnkit.tasks.runs import open_run
-    from rnnkit.tasks.speech.run import transcribe_run, transcripts_frame
+    from rnnkit.tasks.speech.run import speaker_normalised_run, transcribe_run, transcripts_frame
 
     if args.beam is not None and args.beam < 1:
         raise DataError(f"--beam must be an int >= 1 (1: greedy); got {args.beam}")
@@ -154,6 +159,12 @@ def transcribe(args: argparse.Namespace) -> int:
         return _stream(run, args)
     if args.beam is not None and run.task != "ctc":
         raise DataError(f"--beam applies to CTC runs; {run.path} is an isolated-digit run: drop --beam")
+    if speaker_normalised_run(run):
+        _say(args, f"{run.path} normalises per speaker: the files of this call ({len(args.wav)}) are taken as "
+                   f"recordings of one speaker and normalised together")
+        if len(args.wav) == 1:
+            _say(args, "note: with one file the speaker statistics are that file's own (per utterance), which this "
+                       "model was not trained on; give several recordings of the speaker in one call")
     transcripts = transcribe_run(run, args.wav, beam_size=args.beam)
     for t in transcripts:
         print(f"{t.path}\t{t.text}\t({t.confidence:.3f})")

@@ -81,6 +81,8 @@ def test_transcribe_errors_are_one_line_and_exit_2(speech_run, tmp_path, capsys,
     (["train", "--task", "speech", "--split", "speaker", "--test-speaker", "bob"], "test_speaker must be one of"),
     (["train", "--task", "speech", "--data", "timit"], "data must be 'fsdd'"),
     (["train", "--task", "speech", "--n-mfcc", "40"], "n_mfcc must be in"),
+    (["train", "--task", "speech", "--normalization", "global"], "SpeechConfig.normalization must be one of"),
+    (["train", "--task", "ctc", "--normalization", "speaker"], "CTCConfig.normalization must be one of"),
 ])
 def test_train_config_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, needle):
     assert main([*argv, "--out", str(tmp_path)]) == 2

@@ -19,7 +19,7 @@ def feature_config(config: SpeechConfig | CTCConfig) -> FeatureConfig:
     """The audio front end a run was trained with (also what `transcribe` computes on a new WAV)."""
     return FeatureConfig(kind=config.audio_features, n_mfcc=config.n_mfcc, n_mels=config.n_mels,
                          delta_order=config.delta_order,
-                         normalize=getattr(config, "normalization", "utterance") == "utterance")
+                         normalize=config.normalization == "utterance")
 
 
 def _check_common(config: SpeechConfig | CTCConfig) -> None:
@@ -42,6 +42,12 @@ class SpeechConfig:
 
     split "usual" tests on takes 0-4 of every speaker (FSDD's README); "speaker" tests on every take of
     `test_speaker` and trains on the other five (one fold of leave-one-speaker-out).
+
+    normalization "speaker" normalises the features over all clips of a speaker instead of each clip
+    (`data.speaker_normalised`): the training clips per training speaker, the test clips per test speaker
+    from that speaker's test clips, unlabelled (unsupervised speaker adaptation; leave-one-speaker-out 0.838
+    -> 0.909 in docs/results.md). It needs several recordings of a new speaker: `rnnkit transcribe` normalises
+    the files of one call together, as one speaker's.
     """
 
     data: str = "fsdd"  # speech: the Free Spoken Digit Dataset (fetched; $RNNKIT_DATA_MIRROR is read first)
@@ -52,6 +58,7 @@ class SpeechConfig:
     n_mfcc: int = 13  # cepstral coefficients (mfcc)
     n_mels: int = 26  # mel filters (logmel: the features; mfcc: what the DCT reads)
     delta_order: int = 2  # 0: features only, 1: + deltas, 2: + delta-deltas
+    normalization: Literal["utterance", "speaker"] = "utterance"  # speech: per clip, or per speaker (a new speaker's recordings together, unlabelled: transcribe several at once); ctc: per utterance, or the training strings' mean/std (streaming)
     augment: bool = True  # SpecAugment time and frequency masks on the training clips, new ones every epoch
     speed_perturb: bool = False  # speech: also train on every training clip played 10 % slower and 10 % faster (tempo and pitch)
     model: ModelKind = "gru"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,8 @@ from rnnkit.data import DataError, SpokenDigit, fsdd_files
 from rnnkit.data.audio import FeatureConfig, cmvn, features, read_wav, spec_augment
 from rnnkit.tasks.speech.config import SpeechConfig, feature_config
 
-__all__ = ["DIGITS", "DigitData", "FeatureDataset", "SPEEDS", "clip_features", "load_digits", "perturbed_features",
-           "wav_features"]
+__all__ = ["DIGITS", "DigitData", "FeatureDataset", "SPEEDS", "clip_features", "digit_features", "load_digits",
+           "perturbed_features", "speaker_normalised", "wav_features"]
 
 DIGITS = tuple(str(d) for d in range(10))
 
@@ -60,6 +61,44 @@ def wav_features(path: str | Path, front_end: FeatureConfig) -> np.ndarray:
     return features(torch.from_numpy(read_wav(path, sample_rate=front_end.sample_rate)), front_end).numpy()
 
 
+def speaker_normalised(features: Sequence[np.ndarray], speakers: Sequence[str], *,
+                       eps: float = 1e-5) -> list[np.ndarray]:
+    """(T_i, I) un-normalised clips -> (T_i, I) float32: each coefficient minus its mean, over its standard
+    deviation (population), across all frames of the clips of the same speaker.
+
+        x_hat_t = (x_t - mean_s) / (std_s + eps),   mean_s, std_s over {x_t of every clip i with speakers[i] = s}
+
+    `cmvn` with a speaker's clips in place of one utterance: cepstral mean and variance normalisation per
+    speaker. No labels are read, so a new speaker's unlabelled recordings give their own statistics
+    (unsupervised speaker adaptation); with one clip a speaker this is `cmvn`. The clips are the unpadded
+    frames of each, so padding never enters the statistics; statistics in float64.
+    """
+    if len(features) != len(speakers):
+        raise ValueError(f"speaker_normalised: speakers must name one speaker per clip ({len(features)} clips); got "
+                         f"{len(speakers)} speakers")
+    widths = {f.shape[1] if f.ndim == 2 else None for f in features}
+    if len(widths) > 1 or None in widths:
+        raise ValueError(f"speaker_normalised: features must be (T_i, I) arrays with one I; got shapes "
+                         f"{sorted({tuple(f.shape) for f in features})[:4]}")
+    clips = [torch.from_numpy(np.asarray(f)) for f in features]
+    stats = {}
+    for speaker in dict.fromkeys(speakers):
+        frames = torch.cat([x for x, s in zip(clips, speakers) if s == speaker]).double()     # (sum T_i, I)
+        mean = frames.mean(0)
+        std = frames.std(0, unbiased=False) if len(frames) > 1 else torch.ones_like(mean)   # as cmvn
+        stats[speaker] = (mean, std + eps)
+    return [((x.double() - stats[s][0]) / stats[s][1]).float().numpy() for x, s in zip(clips, speakers)]
+
+
+def digit_features(clips: Sequence[SpokenDigit], front_end: FeatureConfig, normalization: str) -> list[np.ndarray]:
+    """(T_i, I) model input of FSDD clips: normalised per clip ("utterance": `front_end.normalize`) or
+    per speaker over these clips ("speaker", `front_end` un-normalised)."""
+    if normalization == "speaker":
+        raw = dataclasses.replace(front_end, normalize=False)
+        return speaker_normalised([clip_features(c.path, raw) for c in clips], [c.speaker for c in clips])
+    return [clip_features(c.path, front_end) for c in clips]
+
+
 @dataclass(kw_only=True)
 class DigitData:
     name: str
@@ -89,12 +128,14 @@ def split_clips(clips: list[SpokenDigit], split: str, test_speaker: str | None) 
 
 
 def load_digits(config: SpeechConfig, *, quiet: bool = True) -> DigitData:
+    """The split's clips and features. normalization "speaker": the training clips normalised per training
+    speaker, the test clips per test speaker over that speaker's test clips only (no labels read)."""
     front_end = feature_config(config)
     clips = fsdd_files(config.data, quiet=quiet)
     train, test = split_clips(clips, config.split, config.test_speaker)
     return DigitData(name=config.data, train_clips=train, test_clips=test, front_end=front_end,
-                     train_features=[clip_features(c.path, front_end) for c in train],
-                     test_features=[clip_features(c.path, front_end) for c in test])
+                     train_features=digit_features(train, front_end, config.normalization),
+                     test_features=digit_features(test, front_end, config.normalization))
 
 
 class FeatureDataset(Dataset):

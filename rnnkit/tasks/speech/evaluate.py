@@ -14,6 +14,11 @@ What `data` may be:
                      or the CTC digit string "4 0 7" or "407"); an optional `speaker` column for per-speaker
                      accuracy
 
+A run trained with normalization "speaker" normalises each speaker's clips together (no labels read): on
+its test split per test speaker, as in training; on a folder per speaker of the file names; on a CSV per
+value of its `speaker` column, else per speaker of the FSDD file names when every file is so named, else all
+the clips as one speaker's (`report["normalization"]` says which).
+
 Isolated digits report accuracy, per class, per speaker and the confusion matrix; CTC runs report WER, CER
 and exact strings for greedy and prefix beam-search decoding (the run's beam width).
 """
@@ -31,7 +36,7 @@ import torch
 from rnnkit.data import DataError
 from rnnkit.tasks.runs import RunFolder
 
-__all__ = ["evaluate_ctc_run", "evaluate_speech_run", "labelled_wavs"]
+__all__ = ["evaluate_ctc_run", "evaluate_speech_run", "labelled_wavs", "normalisation_speakers"]
 
 _FSDD_NAME = re.compile(r"(?P<digit>\d)_(?P<speaker>[A-Za-z]+)_(?P<take>\d+)\.wav")
 
@@ -55,7 +60,9 @@ def labelled_wavs(data: str, *, ctc: bool) -> pd.DataFrame:
             rows.append({"path": str(path), "text": match["digit"], "speaker": match["speaker"]})
         if not rows:
             raise DataError(f"--data {data!r}: the folder holds no .wav files")
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        frame.attrs["speaker_from"] = "file names"
+        return frame
     if where.suffix.lower() != ".csv":
         raise DataError(f"--data {data!r}: expected 'fsdd', a CSV of path,text"
                         + ("" if ctc else " or a folder of WAV files") + f"; got a {where.suffix or 'suffix-less'} file")
@@ -70,7 +77,8 @@ def labelled_wavs(data: str, *, ctc: bool) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"--data {data!r} has no rows")
     frame["path"] = [p if Path(p).is_absolute() else str(where.parent / p) for p in frame["path"]]
-    if "speaker" not in frame.columns:
+    speaker_from = "column" if "speaker" in frame.columns else None
+    if speaker_from is None:
         frame["speaker"] = "all"
     for i, (path, text) in enumerate(zip(frame["path"], frame["text"])):
         digits = text.replace(" ", "")
@@ -80,33 +88,69 @@ def labelled_wavs(data: str, *, ctc: bool) -> pd.DataFrame:
         if not Path(path).is_file():
             raise DataError(f"--data {data!r}: row {i + 1} names {path!r}, which does not exist")
     frame["text"] = [" ".join(t.replace(" ", "")) for t in frame["text"]]
-    return frame[["path", "text", "speaker"]].reset_index(drop=True)
+    frame = frame[["path", "text", "speaker"]].reset_index(drop=True)
+    frame.attrs["speaker_from"] = speaker_from      # where `speaker` came from: None when the CSV has no such column
+    return frame
+
+
+def normalisation_speakers(frame: pd.DataFrame, data: str) -> tuple[list[str], str]:
+    """(the speaker of each row, a sentence saying how they were found) for a speaker-normalised run scored
+    on the `labelled_wavs` of `data`."""
+    source = frame.attrs.get("speaker_from")
+    if source == "column":
+        empty = [i + 1 for i, s in enumerate(frame["speaker"]) if not s.strip()]
+        if empty:
+            raise DataError(f"--data {data!r}: row {empty[0]} (after the header) has an empty speaker; the run "
+                            f"normalises each speaker's clips together, so every row needs one: fill the speaker "
+                            f"column in, or drop it to take the speakers from FSDD file names")
+        speakers = list(frame["speaker"])
+        return speakers, f"normalised per speaker of the CSV's speaker column ({len(set(speakers))} speakers)"
+    if source == "file names":
+        speakers = list(frame["speaker"])
+        return speakers, f"normalised per speaker of the file names ({len(set(speakers))} speakers)"
+    names = [Path(p).name for p in frame["path"]]
+    matches = [_FSDD_NAME.fullmatch(name) for name in names]
+    if all(matches):
+        speakers = [m["speaker"] for m in matches]
+        return speakers, (f"normalised per speaker of the FSDD file names ({len(set(speakers))} speakers; the CSV "
+                          f"has no speaker column)")
+    odd = names[matches.index(None)]
+    return ["all"] * len(frame), (f"all {len(frame)} clips normalised together as one speaker's: the CSV has no "
+                                  f"speaker column and {odd!r} is not named {{digit}}_{{speaker}}_{{take}}.wav; add a "
+                                  f"speaker column if the clips are of several speakers")
 
 
 def evaluate_speech_run(run: RunFolder, data: str | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
     """(report: accuracy, per_class, per_speaker, confusion_matrix, samples; one row per clip) of an
     isolated-digit run on its test split or on `data`."""
-    from rnnkit.tasks.speech.data import DIGITS, clip_features, load_digits, wav_features
+    from rnnkit.tasks.speech.data import DIGITS, load_digits, speaker_normalised, wav_features
     from rnnkit.tasks.speech.model import predict_digits
     from rnnkit.tasks.speech.pipeline import digit_report
-    from rnnkit.tasks.speech.run import front_end_of
+    from rnnkit.tasks.speech.run import front_end_of, speaker_normalised_run
 
-    front_end = front_end_of(run)
+    front_end, normalization = front_end_of(run), None
     if data in (None, run.config.data):
-        digits = load_digits(run.config)
+        digits = load_digits(run.config)              # with normalization "speaker": per test speaker, as trained
         if digits.front_end != front_end:
             raise DataError(f"{run.path / 'run.json'}: its front end differs from its config's; the run folder "
                             f"looks edited: train again")
         frame = pd.DataFrame({"path": [str(c.path) for c in digits.test_clips],
                               "text": [str(c.digit) for c in digits.test_clips],
                               "speaker": [c.speaker for c in digits.test_clips]})
-        features = [clip_features(c.path, front_end) for c in digits.test_clips]
+        features = digits.test_features
+        if speaker_normalised_run(run):
+            normalization = f"normalised per speaker of the test split ({len(set(frame['speaker']))} speakers)"
     else:
         frame = labelled_wavs(data, ctc=False)
         features = [wav_features(p, front_end) for p in frame["path"]]
+        if speaker_normalised_run(run):
+            speakers, normalization = normalisation_speakers(frame, data)
+            features = speaker_normalised(features, speakers)
     probabilities = predict_digits(run.model(), features)
     labels, predicted = frame["text"].astype(int).to_numpy(), probabilities.argmax(axis=1)
     report = digit_report(labels, predicted, list(frame["speaker"]))
+    if normalization is not None:
+        report["normalization"] = normalization
     out = pd.DataFrame({"file": [Path(p).name for p in frame["path"]], "speaker": frame["speaker"],
                         "actual": labels, "predicted": [DIGITS[i] for i in predicted],
                         "confidence": probabilities.max(axis=1).round(4)})

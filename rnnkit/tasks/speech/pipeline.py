@@ -5,7 +5,8 @@
     >>> result.metrics["test"]["accuracy"], result.metrics["test"]["per_speaker"]
 
 A stratified `val_fraction` of the training clips is held out for early stopping (the best epoch's
-weights kept); the test clips are used for nothing but the scores.
+weights kept); the test clips are used for nothing but the scores (and, with normalization "speaker", the
+unlabelled statistics of each test speaker's features: `load_digits`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from rnnkit.tasks.classify.pipeline import classification_report
 from rnnkit.tasks.speech.baselines import mfcc_stats_logistic
 from rnnkit.tasks.speech.config import SpeechConfig
 from rnnkit.tasks.speech.data import (DIGITS, SPEEDS, DigitData, FeatureDataset, clip_features, load_digits,
-                                      perturbed_features)
+                                      perturbed_features, speaker_normalised)
 from rnnkit.tasks.speech.model import build_digit_model, predict_digits
 
 __all__ = ["SpeechResult", "digit_report", "feature_loader", "train_digit_classifier"]
@@ -75,7 +76,10 @@ def train_digit_classifier(config: SpeechConfig, *, data: DigitData | None = Non
     train_x, train_y = [data.train_features[i] for i in train_index], list(labels[train_index])
     if config.speed_perturb:
         for speed in SPEEDS:
-            train_x += [perturbed_features(data.train_clips[i].path, data.front_end, speed) for i in train_index]
+            perturbed = [perturbed_features(data.train_clips[i].path, data.front_end, speed) for i in train_index]
+            if config.normalization == "speaker":   # a speaker played faster is another voice: its own statistics
+                perturbed = speaker_normalised(perturbed, [data.train_clips[i].speaker for i in train_index])
+            train_x += perturbed
             train_y += list(labels[train_index])
     train = feature_loader(train_x, train_y, batch_size=config.batch_size, shuffle=True, augment=config.augment)
     validation = None

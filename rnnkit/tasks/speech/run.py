@@ -5,6 +5,9 @@ a WAV at any sample rate into what its model reads:
 
     >>> run = open_run("runs/speech-fsdd-...")
     >>> transcribe_run(run, ["me_saying_seven.wav"])        # [Transcript(path, text="7", confidence=0.98)]
+
+A run trained with normalization "speaker" reads the files of one call as one speaker's recordings and
+normalises them together (`transcribe_run(..., speakers=[...])` for several speakers).
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from rnnkit.data.audio import FeatureConfig
 from rnnkit.tasks.classify.plots import plot_confusion_matrix
 from rnnkit.tasks.plots import plot_history
 from rnnkit.tasks.runs import RunFolder, finish_run, start_run
-from rnnkit.tasks.speech.data import DIGITS, wav_features
+from rnnkit.tasks.speech.data import DIGITS, speaker_normalised, wav_features
 from rnnkit.tasks.speech.model import predict_digits
 from rnnkit.tasks.speech.pipeline import SpeechResult
 
-__all__ = ["Transcript", "front_end_of", "save_speech_run", "transcribe_run", "transcripts_frame"]
+__all__ = ["Transcript", "front_end_of", "save_speech_run", "speaker_normalised_run", "transcribe_run",
+           "transcripts_frame"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,10 +81,28 @@ def _features(paths: Sequence[str | Path], front_end: FeatureConfig) -> list[np.
     return [wav_features(path, front_end) for path in paths]
 
 
-def transcribe_run(run: RunFolder, paths: Sequence[str | Path], *, beam_size: int | None = None) -> list[Transcript]:
-    """The digit (isolated-digit run) or digit string (CTC run) spoken in each WAV file."""
+def speaker_normalised_run(run: RunFolder) -> bool:
+    """Whether `run` is an isolated-digit run trained with normalization "speaker"."""
+    return run.task == "speech" and getattr(run.config, "normalization", "utterance") == "speaker"
+
+
+def transcribe_run(run: RunFolder, paths: Sequence[str | Path], *, beam_size: int | None = None,
+                   speakers: Sequence[str] | None = None) -> list[Transcript]:
+    """The digit (isolated-digit run) or digit string (CTC run) spoken in each WAV file.
+
+    A run trained with normalization "speaker" normalises the files over each speaker's files: `speakers`
+    names the speaker of each path; None takes all the files as recordings of one speaker (one file alone:
+    its own statistics, as per utterance, which such a model was not trained on: give several)."""
     front_end = front_end_of(run)
     features = _features(paths, front_end)
+    if speaker_normalised_run(run):
+        if speakers is not None and len(speakers) != len(paths):
+            raise ValueError(f"transcribe_run: speakers must name one speaker per path ({len(paths)} paths); got "
+                             f"{len(speakers)}; pass None to take all the files as one speaker's")
+        features = speaker_normalised(features, ["speaker"] * len(paths) if speakers is None else list(speakers))
+    elif speakers is not None:
+        raise ValueError(f"transcribe_run: speakers applies to runs trained with normalization 'speaker'; {run.path} "
+                         f"normalises per utterance: drop speakers")
     model = run.model()
     if run.task == "ctc":
         from rnnkit.data.audio import stack_frames
