@@ -9,6 +9,7 @@ Forward, one step (act = tanh or relu):
 Backward through time (``dh`` arrives from step t+1):
 
     dh_t = dh + m_t dy_t
+    (dh_t is the total ∂L/∂h_t; while a recorder is active, ``_record`` keeps it)
     da_t = u_t dh_t ⊙ act'(a_t)          tanh' = 1 - h̃_t²,  relu' = [h̃_t > 0]
     dh   ← d ⊙ (da_t W_hh) + (1 - u_t) dh_t
 
@@ -24,6 +25,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnnkit.kernels._record import open_record, record_buffer
 from rnnkit.kernels._sequence import (
     advance,
     input_projection,
@@ -67,6 +69,7 @@ class ElmanSequence(torch.autograd.Function):
             write_output(y, t, h, mask)
         ctx.save_for_backward(x, W_ih, W_hh, h_new_all, h_prev_all, mask, d, u)
         ctx.reverse = reverse
+        ctx.record = open_record(mask, reverse)           # None unless dh_t is being recorded
         ctx.nonlinearity = nonlinearity
         ctx.has_bias = b_ih is not None
         return y, h
@@ -82,9 +85,12 @@ class ElmanSequence(torch.autograd.Function):
         else:
             dact = (h_new_all > 0).to(x.dtype)
         da = x.new_empty(T, B, H)
+        seen = record_buffer(ctx.record, dh_n, T)                  # (T, B, H) or None: dh_t, see _record
         dh = dh_n
         for t in time_steps(T, not ctx.reverse):
             dh_t = output_gradient(dh, dy, t, mask)
+            if seen is not None:
+                seen[t] = dh_t
             dh_cell, dh_carry = split_update(dh_t, None if u is None else u[t])
             torch.mul(dh_cell, dact[t], out=da[t])
             dh = recurrent_gradient(da[t], W_hh, d, dh_carry)

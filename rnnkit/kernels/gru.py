@@ -13,6 +13,7 @@ d is the recurrent dropout mask (one draw per sequence, 1 when off):
 Backward through time (``dh`` arrives from step t+1):
 
     dh_t = dh + m_t dy_t;   dh̃ = u_t dh_t
+    (dh_t is the total ∂L/∂h_t; while a recorder is active, ``_record`` keeps it)
     dn   = dh̃ ⊙ (1 - z)               dz = dh̃ ⊙ (h_{t-1} - n)
     dA_n = dn ⊙ (1 - n²)               dR_n = dA_n ⊙ r          dr = dA_n ⊙ R_n
     dA_r = dR_r = dr ⊙ r(1-r)          dA_z = dR_z = dz ⊙ z(1-z)
@@ -31,6 +32,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._gates import gru_gate_gradients
+from rnnkit.kernels._record import open_record, record_buffer
 from rnnkit.kernels._sequence import (
     advance,
     input_projection,
@@ -74,6 +76,7 @@ class GRUSequence(torch.autograd.Function):
             write_output(y, t, h, mask)
         ctx.save_for_backward(x, W_ih, W_hh, gates, R_n_all, h_prev_all, mask, d, u)
         ctx.reverse = reverse
+        ctx.record = open_record(mask, reverse)           # None unless dh_t is being recorded
         ctx.has_bias = b_ih is not None
         return y, h
 
@@ -85,10 +88,13 @@ class GRUSequence(torch.autograd.Function):
         H = W_hh.shape[1]
         dA = x.new_empty(T, B, 3 * H)
         dR = x.new_empty(T, B, 3 * H)
+        seen = record_buffer(ctx.record, dh_n, T)                  # (T, B, H) or None: dh_t, see _record
         dh = dh_n
         for t in time_steps(T, not ctx.reverse):
             r, z, n = gates[t].chunk(3, dim=1)
             dh_t = output_gradient(dh, dy, t, mask)
+            if seen is not None:
+                seen[t] = dh_t
             dh_cell, dh_carry = split_update(dh_t, None if u is None else u[t])
             gru_gate_gradients(dA[t], dR[t], dh_cell, r, z, n, h_prev_all[t], R_n_all[t])
             dh = recurrent_gradient(dR[t], W_hh, d, dh_carry)

@@ -15,6 +15,7 @@ c_t = c̃_t and h_t = h̃_t.
 Backward through time (``dh``, ``dc`` arrive from step t+1; ``dy_t`` from the output):
 
     dh_t = dh + m_t dy_t;     dh̃ = u^h_t dh_t;     dc̃ = u^c_t dc
+    (dh_t is the total ∂L/∂h_t; while a recorder is active, ``_record`` keeps it)
     do   = dh̃ ⊙ tanh(c̃_t)
     dc̃  += dh̃ ⊙ o ⊙ (1 - tanh²(c̃_t))
     di = dc̃ ⊙ g    df = dc̃ ⊙ c_{t-1}    dg = dc̃ ⊙ i
@@ -38,6 +39,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._gates import lstm_gate_gradients
+from rnnkit.kernels._record import open_record, record_buffer
 from rnnkit.kernels._sequence import (
     advance,
     input_projection,
@@ -84,6 +86,7 @@ class LSTMSequence(torch.autograd.Function):
             write_output(y, t, h, mask)
         ctx.save_for_backward(x, W_ih, W_hh, gates, tanh_c, h_prev_all, c_prev_all, mask, d, u_h, u_c)
         ctx.reverse = reverse
+        ctx.record = open_record(mask, reverse)           # None unless dh_t is being recorded
         ctx.has_bias = b_ih is not None
         return y, h, c
 
@@ -94,11 +97,14 @@ class LSTMSequence(torch.autograd.Function):
         T, B, _ = x.shape
         H = W_hh.shape[1]
         dG = x.new_empty(T, B, 4 * H)
+        seen = record_buffer(ctx.record, dh_n, T)                  # (T, B, H) or None: dh_t, see _record
         dh, dc = dh_n, dc_n
         for t in time_steps(T, not ctx.reverse):
             i, f, g, o = gates[t].chunk(4, dim=1)
             tc = tanh_c[t]
             dh_t = output_gradient(dh, dy, t, mask)
+            if seen is not None:
+                seen[t] = dh_t
             dh_cell, dh_carry = split_update(dh_t, None if u_h is None else u_h[t])
             dc_cell, dc_carry = split_update(dc, None if u_c is None else u_c[t])
             do = dh_cell * tc

@@ -31,6 +31,7 @@ from rnnkit._checks import (
     shape_str,
 )
 from rnnkit.cells.loop import run_steps
+from rnnkit.kernels._record import python_kernels, recording_hidden_gradients
 from rnnkit.kernels.compiled.stream import compiled_step
 from rnnkit.nn._state import detach_state, repack, stack_states
 
@@ -203,7 +204,11 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
 
         backend="auto" takes "native" where torch.nn covers the call (no recurrent dropout or zoneout) and
         is faster: on an accelerator (cuDNN), or on CPU from ``native_from_hidden_size`` hidden units up.
+        While hidden-state gradients are recorded (``rnnkit.diagnostics``), "kernel" whatever the backend: the
+        Python kernels, whose BPTT reports dh_t (``rnnkit.kernels._record``).
         """
+        if recording_hidden_gradients():
+            return "kernel"
         if self.backend != "auto":
             return self.backend
         covered = self.native_class is not None and not self.recurrent_dropout and not self.zoneout
@@ -304,6 +309,8 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
                     1.0 - self.zoneout, self._stream_relu)
 
     def _run(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool, noise: Noise):
+        if recording_hidden_gradients():   # the Python kernels, not the compiled ones: they report dh_t
+            return python_kernels(self._sequence)(x, state, weights, mask, reverse, noise)
         if self.backend == "reference":
             return self._reference(x, state, weights, mask, reverse, noise)
         return self._sequence(x, state, weights, mask, reverse, noise)
