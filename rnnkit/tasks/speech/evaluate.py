@@ -93,6 +93,11 @@ def labelled_wavs(data: str, *, ctc: bool) -> pd.DataFrame:
     return frame
 
 
+def _speaker_count(speakers) -> str:
+    n = len(set(speakers))
+    return f"{n} speaker" + ("" if n == 1 else "s")
+
+
 def normalisation_speakers(frame: pd.DataFrame, data: str) -> tuple[list[str], str]:
     """(the speaker of each row, a sentence saying how they were found) for a speaker-normalised run scored
     on the `labelled_wavs` of `data`."""
@@ -104,15 +109,15 @@ def normalisation_speakers(frame: pd.DataFrame, data: str) -> tuple[list[str], s
                             f"normalises each speaker's clips together, so every row needs one: fill the speaker "
                             f"column in, or drop it to take the speakers from FSDD file names")
         speakers = list(frame["speaker"])
-        return speakers, f"normalised per speaker of the CSV's speaker column ({len(set(speakers))} speakers)"
+        return speakers, f"normalised per speaker of the CSV's speaker column ({_speaker_count(speakers)})"
     if source == "file names":
         speakers = list(frame["speaker"])
-        return speakers, f"normalised per speaker of the file names ({len(set(speakers))} speakers)"
+        return speakers, f"normalised per speaker of the file names ({_speaker_count(speakers)})"
     names = [Path(p).name for p in frame["path"]]
     matches = [_FSDD_NAME.fullmatch(name) for name in names]
     if all(matches):
         speakers = [m["speaker"] for m in matches]
-        return speakers, (f"normalised per speaker of the FSDD file names ({len(set(speakers))} speakers; the CSV "
+        return speakers, (f"normalised per speaker of the FSDD file names ({_speaker_count(speakers)}; the CSV "
                           f"has no speaker column)")
     odd = names[matches.index(None)]
     return ["all"] * len(frame), (f"all {len(frame)} clips normalised together as one speaker's: the CSV has no "
@@ -139,7 +144,7 @@ def evaluate_speech_run(run: RunFolder, data: str | None = None) -> tuple[dict[s
                               "speaker": [c.speaker for c in digits.test_clips]})
         features = digits.test_features
         if speaker_normalised_run(run):
-            normalization = f"normalised per speaker of the test split ({len(set(frame['speaker']))} speakers)"
+            normalization = f"normalised per speaker of the test split ({_speaker_count(frame['speaker'])})"
     else:
         frame = labelled_wavs(data, ctc=False)
         features = [wav_features(p, front_end) for p in frame["path"]]
