@@ -33,6 +33,7 @@ from rnnkit._checks import (
 from rnnkit.cells.loop import run_steps
 from rnnkit.kernels._record import python_kernels, recording_hidden_gradients
 from rnnkit.kernels.compiled.stream import compiled_step
+from rnnkit.nn import init as _init
 from rnnkit.nn._state import detach_state, repack, stack_states
 
 __all__ = ["RecurrentLayer", "BACKENDS", "Noise", "detach_state"]
@@ -78,6 +79,9 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         *,
         recurrent_dropout: float = 0.0,
         zoneout: float = 0.0,
+        init: str = "default",
+        chrono_max: int | None = None,
+        forget_bias: float | None = None,
         backend: str = "auto",
         device: Any = None,
         dtype: torch.dtype | None = None,
@@ -94,6 +98,9 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         self.recurrent_dropout = check_probability(owner, "recurrent_dropout", recurrent_dropout)
         self.zoneout = check_probability(owner, "zoneout", zoneout)
         self.backend = check_choice(owner, "backend", backend, BACKENDS)
+        # named initialisation (rnnkit.nn.init), applied by reset_parameters after the default
+        self.init, self.chrono_max, self.forget_bias = _init.check_options(
+            owner, self.gate_count, self.bias, init, chrono_max, forget_bias)
         if backend == "native" and (self.native_class is None or self.recurrent_dropout or self.zoneout):
             raise ValueError(
                 f"{owner}: backend='native' runs torch.nn's own layer, which has no "
@@ -141,13 +148,17 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         return 2 if self.bidirectional else 1
 
     def reset_parameters(self) -> None:
-        """U(-1/√H, 1/√H) for every weight and bias, as torch.nn does; layer-norm gains 1 and biases 0."""
+        """U(-1/√H, 1/√H) for every weight and bias, as torch.nn does; layer-norm gains 1 and biases 0.
+        Then the named initialisation, where one was asked for (see ``rnnkit.nn.init.apply_options``):
+        ``init="orthogonal"`` (each gate block of W_hh orthogonal), ``init="identity"`` (IRNN, Elman only),
+        ``chrono_max=T_max`` (chrono gate biases, LSTM/GRU), ``forget_bias=b`` (LSTM forget-gate bias)."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for name, p in self.named_parameters():
             if "_ln_" in name:
                 nn.init.ones_(p) if name.startswith("weight") else nn.init.zeros_(p)
             else:
                 nn.init.uniform_(p, -bound, bound)
+        _init.apply_options(self, self.init, self.chrono_max, self.forget_bias)
 
     def flatten_parameters(self) -> None:
         """No-op, kept so code written for torch.nn's cuDNN layers runs unchanged."""
@@ -163,9 +174,10 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False),
-                              ("recurrent_dropout", 0.0), ("zoneout", 0.0)):
+                              ("recurrent_dropout", 0.0), ("zoneout", 0.0), ("init", "default"),
+                              ("chrono_max", None), ("forget_bias", None)):
             if getattr(self, name) != default:
-                s += f", {name}={getattr(self, name)}"
+                s += f", {name}={getattr(self, name)!r}"
         if self.backend != "auto":
             s += f", backend={self.backend!r}"
         return s
