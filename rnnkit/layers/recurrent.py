@@ -27,6 +27,16 @@ Keras' recurrent options (state plumbing in ``_recurrent_state``):
   The carried states are not saved with the model; a loaded model starts from zeros.
 - ``zoneout=z`` (Krueger et al. 2016): in training each state unit keeps its previous value with
   probability z; at inference the expectation ``z s_{t-1} + (1 - z) s_t`` (``rnnkit.nn``'s zoneout).
+
+Initialisation options (saved in the config; ``rnnkit.nn.init`` has the equations):
+
+- ``recurrent_initializer="orthogonal"`` (default, Keras': the (G, H) recurrent weight with orthonormal
+  columns) or ``"identity"`` (SimpleRNN only: W_hh = I, the IRNN of Le et al. 2015 with
+  ``activation="relu"``; as in Keras only the recurrent kernel changes, the kernel stays Glorot-uniform).
+- LSTM: ``unit_forget_bias=True`` (default, Keras': forget-gate bias 1).
+- LSTM and GRU: ``chrono_max=T_max`` (default None: off), the chrono initialisation of Tallec & Ollivier
+  2018: LSTM b_f ~ log(U[1, T_max - 1]) and b_i = -b_f, GRU b_z ~ log(U[1, T_max - 1]). It replaces the
+  forget-gate bias that ``unit_forget_bias`` would set. Needs ``use_bias=True``.
 """
 
 from __future__ import annotations
@@ -40,10 +50,13 @@ from torch import Tensor, nn
 from rnnkit import nn as rnn_core
 from rnnkit.layers._base import Layer, Shape, _fmt, check_units, glorot_uniform_
 from rnnkit.layers._recurrent_state import core_state, keras_states, reverse_within_lengths
+from rnnkit.nn import init as nn_init
 from rnnkit.nn._state import detach_state
 from rnnkit.nn.recurrent import BACKENDS  # the core's list: "kernel" (hand-derived BPTT), "reference", ...
 
-__all__ = ["SimpleRNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "RecurrentLayer"]
+__all__ = ["SimpleRNN", "LSTM", "GRU", "LayerNormLSTM", "LayerNormGRU", "RecurrentLayer", "RECURRENT_INITIALIZERS"]
+
+RECURRENT_INITIALIZERS = ("orthogonal", "identity")
 
 
 class RecurrentLayer(Layer):
@@ -68,6 +81,7 @@ class RecurrentLayer(Layer):
         go_backwards: bool = False,
         stateful: bool = False,
         backend: str = "auto",
+        recurrent_initializer: str = "orthogonal",
         name: str | None = None,
         input_shape: Any = None,
     ) -> None:
@@ -96,6 +110,16 @@ class RecurrentLayer(Layer):
         if backend not in BACKENDS:
             raise ValueError(f"{owner}: backend must be one of {list(BACKENDS)}; got {backend!r}.")
         self.backend = backend
+        if recurrent_initializer not in RECURRENT_INITIALIZERS:
+            raise ValueError(f"{owner}: recurrent_initializer must be one of {list(RECURRENT_INITIALIZERS)}; got "
+                             f"{recurrent_initializer!r}.")
+        if recurrent_initializer == "identity" and self.core_class.gate_count != 1:
+            raise ValueError(
+                f"{owner}: recurrent_initializer='identity' (IRNN) applies to SimpleRNN; an {owner}'s recurrent "
+                "kernel feeds every gate. Keep recurrent_initializer='orthogonal' and use chrono_max=T_max"
+                + (" or unit_forget_bias=True." if self.core_class.gate_count == 4 else ".")
+            )
+        self.recurrent_initializer = recurrent_initializer
         self.directions = 1  # Bidirectional sets 2 before the layer is built
         self._carried: Any = None  # stateful: the core's hx for the next call (not a buffer: never saved)
         if self.input_shape is not None:
@@ -118,7 +142,7 @@ class RecurrentLayer(Layer):
 
     def keras_initialize(self) -> None:
         """Kernel Glorot-uniform over (I, G), recurrent kernel orthogonal, biases zero (Keras' defaults);
-        layer-norm gains one and biases zero."""
+        layer-norm gains one and biases zero. recurrent_initializer="identity": W_hh = I instead."""
         G, I = self.core.weight_ih_l0.shape
         with torch.no_grad():
             for name, p in self.core.named_parameters():
@@ -130,6 +154,8 @@ class RecurrentLayer(Layer):
                     nn.init.orthogonal_(p)  # (G, H) with orthonormal columns: the transpose of Keras' (H, G)
                 else:
                     nn.init.zeros_(p)
+        if self.recurrent_initializer == "identity":
+            nn_init.identity_(self.core, input_std=None)   # W_hh = I; the kernel stays Glorot, biases 0
 
     def check_input_shape(self, input_shape: Shape) -> None:
         super().check_input_shape(input_shape)
@@ -229,7 +255,7 @@ class RecurrentLayer(Layer):
             "return_sequences": self.return_sequences, "return_state": self.return_state,
             "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "zoneout": self.zoneout,
             "go_backwards": self.go_backwards, "stateful": self.stateful, "backend": self.backend,
-            **super().get_config(),
+            "recurrent_initializer": self.recurrent_initializer, **super().get_config(),
         }
 
 
@@ -249,24 +275,68 @@ class SimpleRNN(RecurrentLayer):
         return {"nonlinearity": self.activation}
 
 
+def _chrono_max(owner: str, chrono_max: Any, use_bias: Any) -> int | None:
+    if chrono_max is None:
+        return None
+    chrono_max = nn_init.check_chrono_max(owner, "chrono_max", chrono_max)
+    if not use_bias:
+        raise ValueError(f"{owner}: chrono_max={chrono_max} sets gate biases, and use_bias=False leaves the layer "
+                         "without any; use use_bias=True or chrono_max=None.")
+    return chrono_max
+
+
 class LSTM(RecurrentLayer):
-    """LSTM layer around ``rnnkit.nn.LSTM``; ``return_state=True`` gives ``(output, h, c)``."""
+    """LSTM layer around ``rnnkit.nn.LSTM``; ``return_state=True`` gives ``(output, h, c)``.
+
+    Extra keyword arguments: ``unit_forget_bias=True`` (forget-gate bias 1, Keras'), ``chrono_max=None``
+    (an int T_max >= 2: chrono biases instead, b_f ~ log(U[1, T_max - 1]), b_i = -b_f).
+    """
 
     core_class = rnn_core.LSTM
 
+    def __init__(self, units: int, activation: str = "tanh", *, unit_forget_bias: bool = True,
+                 chrono_max: int | None = None, **options: Any) -> None:
+        owner = type(self).__name__
+        if not isinstance(unit_forget_bias, bool):
+            raise TypeError(f"{owner}: unit_forget_bias must be True or False; got {type(unit_forget_bias).__name__} "
+                            f"{unit_forget_bias!r}.")
+        # plain attributes set before the base constructor, which builds (keras_initialize) given input_shape
+        self.unit_forget_bias = unit_forget_bias
+        self.chrono_max = _chrono_max(owner, chrono_max, options.get("use_bias", True))
+        super().__init__(units, activation, **options)
+
     def keras_initialize(self) -> None:
         super().keras_initialize()
-        H = self.units
-        with torch.no_grad():
-            for name, p in self.core.named_parameters():
-                if name.startswith("bias_ih"):
-                    p[H : 2 * H].fill_(1.0)  # Keras unit_forget_bias: gate order i, f, g, o
+        if self.chrono_max is not None:
+            nn_init.chrono_(self.core, self.chrono_max)       # b_f, and b_i = -b_f, in bias_ih
+        elif self.unit_forget_bias and self.use_bias:
+            nn_init.unit_forget_bias_(self.core)             # Keras: b_f = 1 in bias_ih (gate order i, f, g, o)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias, "chrono_max": self.chrono_max}
 
 
 class GRU(RecurrentLayer):
-    """GRU layer around ``rnnkit.nn.GRU`` (the "reset after" form, Keras' default ``reset_after=True``)."""
+    """GRU layer around ``rnnkit.nn.GRU`` (the "reset after" form, Keras' default ``reset_after=True``).
+
+    Extra keyword argument: ``chrono_max=None`` (an int T_max >= 2: chrono update-gate bias,
+    b_z ~ log(U[1, T_max - 1]), z being the fraction of h_{t-1} kept).
+    """
 
     core_class = rnn_core.GRU
+
+    def __init__(self, units: int, activation: str = "tanh", *, chrono_max: int | None = None,
+                 **options: Any) -> None:
+        self.chrono_max = _chrono_max(type(self).__name__, chrono_max, options.get("use_bias", True))
+        super().__init__(units, activation, **options)
+
+    def keras_initialize(self) -> None:
+        super().keras_initialize()
+        if self.chrono_max is not None:
+            nn_init.chrono_(self.core, self.chrono_max)       # b_z in bias_ih
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "chrono_max": self.chrono_max}
 
 
 class LayerNormLSTM(LSTM):
