@@ -24,6 +24,7 @@ Shape legend: I input features, H hidden units, G gates × H.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -155,13 +156,13 @@ def identity_(module: Any, *, gain: float = 1.0, input_std: float | None = 1e-3,
 
 def check_chrono_max(owner: str, arg: str, value: Any) -> int:
     """T_max for chrono: an int >= 2 (the longest dependency, in steps, the layer should start able to keep)."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{owner}: {arg} (T_max, the longest time dependency in steps) must be an int >= 2; got "
                         f"{type(value).__name__} {value!r}.")
     if value < 2:
         raise ValueError(f"{owner}: {arg} (T_max, the longest time dependency in steps) must be >= 2; got {value}. "
                          "Use the longest delay the task needs, e.g. the sequence length.")
-    return value
+    return int(value)
 
 
 @torch.no_grad()
@@ -224,7 +225,7 @@ def unit_forget_bias_(module: Any, value: float = 1.0) -> Any:
 
 
 def _finite(owner: str, arg: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {arg} must be a float; got {type(value).__name__} {value!r}.")
     if not math.isfinite(value):
         raise ValueError(f"{owner}: {arg} must be finite; got {value}.")

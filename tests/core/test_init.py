@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -332,3 +333,10 @@ def test_bad_options_are_errors_naming_the_argument():
         rnnkit.nn.LSTM(2, 3, bias=False, chrono_max=10)
     with pytest.raises(TypeError, match=r"LSTM: forget_bias must be a float; got str"):
         rnnkit.nn.LSTM(2, 3, forget_bias="1")
+
+
+def test_chrono_t_max_2_is_the_degenerate_f_one_half_and_numpy_ints_are_ints():
+    module = init.chrono_(rnnkit.nn.LSTM(2, 3), 2)                              # T ~ U[2, 2]: b_f = log 1 = 0
+    assert torch.equal(module.bias_ih_l0[:6], torch.zeros(6))
+    layer = rnnkit.nn.GRU(2, 3, chrono_max=np.int64(7), init="orthogonal")
+    assert type(layer.chrono_max) is int and repr(layer) == "GRU(2, 3, init='orthogonal', chrono_max=7)"
