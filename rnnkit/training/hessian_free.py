@@ -1,0 +1,524 @@
+r"""Hessian-free optimization with structural damping (Martens 2010; Martens & Sutskever 2011).
+
+One step at parameters θ (all vectors flattened over the parameter list, P entries):
+
+    g   = ∇L(θ)                                   on the gradient batch (the larger one)
+    C v = G v + λ v + λ μ G_S v                   on the curvature batch (the smaller one)
+    G   = Jᵀ H_L J,    J = ∂z/∂θ,  H_L = ∂²L/∂z²  Gauss–Newton matrix (M&S 2011 §2, Schraudolph 2002)
+    G_S = J_hᵀ D_S J_h,  J_h = ∂h/∂θ               structural damping on the hidden states (M&S 2011 §3)
+    q(δ) = ½ δᵀ C δ + gᵀ δ                         the damped quadratic model
+    δ   ≈ argmin q  by preconditioned CG, x₀ = ζ δ_prev         (Martens 2010 §4.5, §4.7)
+    δ  := the kept CG iterate with the lowest L(θ + δ_i)         (CG-backtracking, Martens 2010 §4.6)
+    ρ   = (L(θ + δ) − L(θ)) / q(δ);  ρ < ¼: λ ← (3/2) λ;  ρ > ¾: λ ← (2/3) λ   (Levenberg–Marquardt, §4.1)
+    θ  ← θ + α δ,  α the first of 1, 0.8, 0.8², … with L(θ + αδ) ≤ L(θ) + c α gᵀδ, else 0   (line search)
+
+``z`` are the outputs the loss matches: linear outputs under mean squared error, logits under softmax
+cross-entropy. Both are matching losses, so H_L is positive semi-definite and so are G and C (for λ > 0,
+C is positive definite). ``L`` is the mean over examples of per-example losses ℓ_b.
+
+How the products are computed — exact, by autograd through differentiable ops, not through the fused
+kernels. ``Jᵀu`` is one ordinary backward pass. ``Jv`` uses the double-backward trick: with a dummy
+cotangent u (zeros, requiring grad), ``a(u) = Jᵀu`` is built once with ``create_graph=True``; it is linear
+in u, so ``∂/∂u [a(u) · v] = J v`` exactly. ``H_L w`` is the same trick on ``∂L/∂z`` with z a leaf.
+One step builds the forward graph and a(u) once, then each CG iteration runs two backward passes
+(``Jv`` then ``Jᵀ(H_L Jv + λμ D_S J_h v)``); this equals Pearlmutter's R-operator result. rnnkit's
+fast sequence kernels have hand-written, once-differentiable backwards (compiled ones cannot be
+differentiated again at all), so the forward given here must run the recurrent layers on their
+per-step reference cells: ``backend="reference"`` on ``rnnkit.nn`` layers (:func:`check_reference_path`).
+Differentiating through a kernel's backward can silently drop terms; the first step therefore runs an
+adjoint check ``⟨u, Jv⟩ = ⟨Jᵀu, v⟩`` for random u, v (:func:`check_adjoint`) and raises if it fails.
+
+Structural damping (M&S 2011 §3): the penalty λ μ S(δ), S(δ) = (1/B) Σ_b D(h_b(θ + δ), h_b(θ)) summed
+over time steps and units, enters the quadratic model through its Gauss–Newton matrix G_S = J_hᵀ D_S J_h
+(the 1/B makes μ mean the same thing at every batch size, as L is a mean). ``hidden_distance``:
+
+- ``"squared"``: D = ½ ‖h' − h‖², D_S = I / B (any hidden nonlinearity).
+- ``"tanh_matching"`` (the paper's choice for its tanh units, supplementary Algorithm 1): D is the matching
+  loss of tanh on the pre-activations t (h = tanh t), whose Gauss–Newton term is J_tᵀ diag(1 − h²) J_t / B.
+  Since J_h = diag(1 − h²) J_t this equals J_hᵀ diag(1 / (1 − h²)) J_h / B, which is what is computed from h
+  (1 − h² floored at the dtype's epsilon; where it is that small, J_h v carries the same factor).
+
+Preconditioner (Martens 2010 §4.7): M = (diag((1/B) Σ_b ∇ℓ_b ⊙ ∇ℓ_b) + λ)^α, α = 0.75, from per-example
+gradients of the gradient batch (one batched backward, ``is_grads_batched``). Martens sums the squared
+gradients of a summed objective; with L a mean, the (1/B)-scaled sum is on the scale of G and λ.
+
+Departures from the papers, on purpose: ρ uses the damped model q (the one CG minimised, whose value CG
+tracks, so it costs no extra product); L(θ + δ) for backtracking, ρ and the line search is measured on
+the curvature batch; CG restarts from 0 when q(ζ δ_prev) > 0; the warm start is the last CG iterate
+(not the backtracked one), as in Martens' code. ``torch.set_num_threads`` and module train/eval modes
+are the caller's: dropout inside ``forward`` would make G random, so run the model in eval mode.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "HIDDEN_DISTANCES",
+    "CGResult",
+    "Curvature",
+    "HessianFree",
+    "HessianFreeConfig",
+    "check_adjoint",
+    "check_reference_path",
+    "conjugate_gradient",
+    "levenberg_marquardt",
+]
+
+HIDDEN_DISTANCES = ("squared", "tanh_matching")
+
+# forward(batch) -> (z, hidden): z the matched outputs, hidden None, a (B, T, H) tensor or a sequence of them
+Forward = Callable[[Any], tuple[Tensor, Any]]
+# loss_fn(z, batch) -> per-example losses (B,) (L is their mean), or the mean itself as a scalar
+LossFn = Callable[[Tensor, Any], Tensor]
+
+
+# --- configuration ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class HessianFreeConfig:
+    """Hyperparameters; the defaults are the papers' unless said otherwise."""
+
+    damping: float = 1.0                  # λ₀, initial Tikhonov damping (adapted by Levenberg–Marquardt)
+    structural_damping: float = 0.0       # μ; M&S 2011 used 1/30. 0: off (forward's hidden is then ignored)
+    hidden_distance: str = "squared"      # D of the structural term: "squared" or "tanh_matching" (paper)
+    preconditioner: bool = True           # M = (diag(Fisher) + λ)^α; needs per-example losses
+    preconditioner_exponent: float = 0.75  # α
+    cg_decay: float = 0.95                # ζ: CG starts from ζ δ_prev
+    cg_max_iterations: int = 250          # Martens 2010 capped CG at 250 iterations
+    cg_tolerance: float = 5e-4            # ε of the relative-progress stop
+    cg_keep_ratio: float = 1.3            # γ: iterates kept at i = ⌈γ^j⌉ for backtracking
+    damping_boost: float = 1.5            # λ ← boost λ when ρ < 1/4
+    damping_drop: float = 2.0 / 3.0       # λ ← drop λ when ρ > 3/4
+    line_search: bool = True
+    armijo: float = 1e-2                  # c of the sufficient-decrease test (M&S 2012 §8.8)
+    line_search_shrink: float = 0.8
+    line_search_tries: int = 20
+    check_exactness: bool = True          # adjoint check of Jv on the first step
+
+    def __post_init__(self) -> None:
+        owner = "HessianFree"
+        _number(owner, "damping", self.damping, low=0.0, open_low=True,
+                fix="Pass e.g. damping=1.0 (Levenberg–Marquardt adapts it from there).")
+        _number(owner, "structural_damping", self.structural_damping, low=0.0,
+                fix="Pass 0 to switch structural damping off, or e.g. structural_damping=1/30 as in the paper.")
+        if self.hidden_distance not in HIDDEN_DISTANCES:
+            raise ValueError(f"{owner}: hidden_distance must be one of {HIDDEN_DISTANCES}; "
+                             f"got {self.hidden_distance!r}.")
+        _number(owner, "preconditioner_exponent", self.preconditioner_exponent, low=0.0, high=1.0)
+        _number(owner, "cg_decay", self.cg_decay, low=0.0, high=1.0)
+        _integer(owner, "cg_max_iterations", self.cg_max_iterations)
+        _number(owner, "cg_tolerance", self.cg_tolerance, low=0.0, open_low=True)
+        _number(owner, "cg_keep_ratio", self.cg_keep_ratio, low=1.0, open_low=True,
+                fix="Pass e.g. cg_keep_ratio=1.3 (iterates 1, 2, 3, 4, 5, 7, 9, … are kept).")
+        _number(owner, "damping_boost", self.damping_boost, low=1.0, open_low=True)
+        _number(owner, "damping_drop", self.damping_drop, low=0.0, high=1.0, open_low=True, open_high=True)
+        _number(owner, "armijo", self.armijo, low=0.0, high=1.0, open_high=True)
+        _number(owner, "line_search_shrink", self.line_search_shrink, low=0.0, high=1.0, open_low=True,
+                open_high=True)
+        _integer(owner, "line_search_tries", self.line_search_tries)
+        for flag in ("preconditioner", "line_search", "check_exactness"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{owner}: {flag} must be a bool; got {type(getattr(self, flag)).__name__} "
+                                f"{getattr(self, flag)!r}.")
+
+
+def _number(owner: str, arg: str, value: Any, *, low: float | None = None, high: float | None = None,
+            open_low: bool = False, open_high: bool = False, fix: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{owner}: {arg} must be a number; got {type(value).__name__} {value!r}.")
+    below = low is not None and (value <= low if open_low else value < low)
+    above = high is not None and (value >= high if open_high else value > high)
+    if not math.isfinite(value) or below or above:
+        lo = "" if low is None else f"{'(' if open_low else '['}{low:g}"
+        hi = "inf)" if high is None else f"{high:g}{')' if open_high else ']'}"
+        raise ValueError(f"{owner}: {arg} must be in {lo}, {hi}; got {value}." + (f" {fix}" if fix else ""))
+
+
+def _integer(owner: str, arg: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{owner}: {arg} must be an int; got {type(value).__name__} {value!r}.")
+    if value < 1:
+        raise ValueError(f"{owner}: {arg} must be >= 1; got {value}.")
+
+
+# --- flat vectors over a parameter list -------------------------------------------------------------------
+def _flat(tensors: Sequence[Tensor | None], params: Sequence[Tensor]) -> Tensor:
+    """Concatenate per-parameter tensors into one (P,) vector; None (unused parameter) counts as zeros."""
+    return torch.cat([(torch.zeros_like(p) if t is None else t).reshape(-1) for t, p in zip(tensors, params)])
+
+
+def _unflat(v: Tensor, params: Sequence[Tensor]) -> list[Tensor]:
+    pieces, offset = [], 0
+    for p in params:
+        pieces.append(v[offset:offset + p.numel()].view_as(p))
+        offset += p.numel()
+    return pieces
+
+
+@torch.no_grad()
+def _assign(params: Sequence[Tensor], v: Tensor) -> None:
+    for p, piece in zip(params, _unflat(v, params)):
+        p.copy_(piece)
+
+
+def _hidden_list(owner: str, hidden: Any) -> list[Tensor]:
+    if hidden is None:
+        return []
+    hiddens = [hidden] if isinstance(hidden, Tensor) else list(hidden)
+    if not hiddens or not all(isinstance(h, Tensor) for h in hiddens):
+        raise TypeError(f"{owner}: forward must return (z, hidden) with hidden a (B, T, H) tensor or a list of "
+                        f"them; got hidden of type {type(hidden).__name__}.")
+    return hiddens
+
+
+def _call_forward(owner: str, forward: Forward, batch: Any) -> tuple[Tensor, list[Tensor]]:
+    out = forward(batch)
+    if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], Tensor)):
+        raise TypeError(f"{owner}: forward(batch) must return a pair (z, hidden), z the outputs the loss "
+                        f"matches; got {type(out).__name__}. Return (z, None) without structural damping.")
+    return out[0], _hidden_list(owner, out[1])
+
+
+def _mean_loss(owner: str, losses: Any) -> Tensor:
+    if not isinstance(losses, Tensor) or losses.dim() > 1:
+        got = type(losses).__name__ if not isinstance(losses, Tensor) else f"shape {tuple(losses.shape)}"
+        raise ValueError(f"{owner}: loss_fn(z, batch) must return per-example losses of shape (B,) or their "
+                         f"mean as a scalar; got {got}.")
+    return losses.mean()
+
+
+# --- curvature-matrix products ----------------------------------------------------------------------------
+class Curvature:
+    r"""Exact products with G = Jᵀ H_L J and G_S = J_hᵀ D_S J_h on one batch, at the current parameters.
+
+    Builds the forward graph once; every product then costs two backward passes (module docstring).
+    ``loss`` is L(θ) on this batch (a float).
+    """
+
+    def __init__(self, params: Sequence[Tensor], forward: Forward, loss_fn: LossFn, batch: Any, *,
+                 structural: bool = False, hidden_distance: str = "squared") -> None:
+        owner = "HessianFree"
+        self.params = list(params)
+        z, hiddens = _call_forward(owner, forward, batch)
+        if structural and not hiddens:
+            raise ValueError(f"{owner}: structural_damping > 0 needs the hidden states: forward(batch) must return "
+                             "(z, hidden) with hidden a (B, T, H) tensor (or a list of them); got hidden=None. "
+                             "Return them, or pass structural_damping=0.")
+        self.hiddens = [h.detach() for h in hiddens] if structural else []
+        self.hidden_distance = hidden_distance
+        # H_L w by double backward through the loss, z a leaf: ∂/∂z [(∂L/∂z) · w]
+        self._z = z.detach().requires_grad_(True)
+        loss = _mean_loss(owner, loss_fn(self._z, batch))
+        self.loss = float(loss.detach())
+        (self._dL_dz,) = torch.autograd.grad(loss, self._z, create_graph=True)
+        # a(u) = Jᵀu over every matched output (z, then the hidden states), built once, linear in u
+        self._outputs = [z, *(hiddens if structural else [])]
+        self._u = [torch.zeros_like(o, requires_grad=True) for o in self._outputs]
+        jtu = torch.autograd.grad(self._outputs, self.params, self._u, create_graph=True, allow_unused=True)
+        self._used = [k for k, a in enumerate(jtu) if a is not None and a.requires_grad]
+        self._jtu = [jtu[k] for k in self._used]
+
+    # J v and Jᵀ w for all matched outputs
+    def jvp(self, v: Tensor) -> list[Tensor]:
+        """[J v, J_h v, …] for a (P,) vector v: ∂/∂u [a(u) · v], exact since a is linear in u."""
+        vs = _unflat(v, self.params)
+        jv = torch.autograd.grad(self._jtu, self._u, [vs[k] for k in self._used], retain_graph=True,
+                                 allow_unused=True)
+        return [torch.zeros_like(u) if t is None else t for u, t in zip(self._u, jv)]
+
+    def vjp(self, cotangents: Sequence[Tensor]) -> Tensor:
+        """Σ_o J_oᵀ w_o as a (P,) vector: one backward pass through the forward graph."""
+        grads = torch.autograd.grad(self._outputs, self.params, list(cotangents), retain_graph=True,
+                                    allow_unused=True)
+        return _flat(grads, self.params)
+
+    def loss_hessian(self, w: Tensor) -> Tensor:
+        """H_L w, H_L = ∂²L/∂z²."""
+        (hw,) = torch.autograd.grad(self._dL_dz, self._z, w, retain_graph=True)
+        return hw
+
+    def hidden_metric(self, jh_v: Sequence[Tensor]) -> list[Tensor]:
+        """D_S (J_h v) per hidden tensor: I / B ("squared") or diag(1 / (1 − h²)) / B ("tanh_matching")."""
+        out = []
+        for h, w in zip(self.hiddens, jh_v):
+            B = h.shape[0]
+            if self.hidden_distance == "squared":
+                out.append(w / B)
+            else:
+                slope = (1 - h * h).clamp_min(torch.finfo(h.dtype).eps)      # tanh'(t) = 1 − h²
+                out.append(w / (slope * B))
+        return out
+
+    def gauss_newton(self, v: Tensor) -> Tensor:
+        """G v = Jᵀ H_L J v."""
+        jv = self.jvp(v)
+        return self.vjp([self.loss_hessian(jv[0]), *(torch.zeros_like(h) for h in self.hiddens)])
+
+    def structural(self, v: Tensor) -> Tensor:
+        """G_S v = J_hᵀ D_S J_h v (without the factor λ μ); zeros without hidden states."""
+        if not self.hiddens:
+            return torch.zeros_like(v)
+        jv = self.jvp(v)
+        return self.vjp([torch.zeros_like(jv[0]), *self.hidden_metric(jv[1:])])
+
+    def damped(self, v: Tensor, damping: float, structural_damping: float = 0.0) -> Tensor:
+        """C v = G v + λ v + λ μ G_S v, in one pair of passes."""
+        jv = self.jvp(v)
+        hidden_terms = [damping * structural_damping * t for t in self.hidden_metric(jv[1:])]
+        return self.vjp([self.loss_hessian(jv[0]), *hidden_terms]) + damping * v
+
+
+def check_adjoint(curvature: Curvature, *, generator: torch.Generator | None = None) -> None:
+    """Raise ValueError unless ⟨u, J v⟩ = ⟨Jᵀu, v⟩ for random u, v (to √eps of the terms' size).
+
+    A recurrent layer on a fused kernel passes its ordinary backward (Jᵀu is right) but not its double
+    backward, so J v misses terms and the two sides differ by far more than rounding.
+    """
+    params = curvature.params
+    dtype = params[0].dtype
+    v = torch.randn(sum(p.numel() for p in params), generator=generator, dtype=dtype).to(params[0].device)
+    u = [torch.randn(o.shape, generator=generator, dtype=o.dtype).to(o.device) for o in curvature._outputs]
+    jv = curvature.jvp(v)
+    jtu = curvature.vjp(u)
+    left = sum(float((a * b).sum()) for a, b in zip(u, jv))
+    right = float(jtu @ v)
+    scale = (sum(float(a.norm() * b.norm()) for a, b in zip(u, jv)) + float(jtu.norm() * v.norm())) or 1.0
+    if abs(left - right) > math.sqrt(torch.finfo(dtype).eps) * scale:
+        raise ValueError(
+            "HessianFree: the Jacobian-vector product is not exact: <u, Jv> = "
+            f"{left:.6g} but <J^T u, v> = {right:.6g}. forward must be differentiable twice; rnnkit's fused "
+            "sequence kernels are not. Build the recurrent layers with backend='reference' (the per-step "
+            "cells), e.g. rnnkit.nn.RNN(..., backend='reference'), or use check_reference_path(module)."
+        )
+
+
+def check_reference_path(module: torch.nn.Module) -> None:
+    """Raise ValueError if a recurrent layer inside ``module`` would run a fused kernel or torch.nn's layer."""
+    from rnnkit.nn.recurrent import RecurrentLayer
+
+    for name, layer in module.named_modules():
+        if isinstance(layer, RecurrentLayer) and layer.backend != "reference":
+            raise ValueError(
+                f"HessianFree: {name or type(layer).__name__} ({type(layer).__name__}) has backend="
+                f"{layer.backend!r}; Gauss–Newton products differentiate its backward, which only the per-step "
+                "reference cells allow. Build it with backend='reference' (or set layer.backend = 'reference')."
+            )
+
+
+# --- conjugate gradient -----------------------------------------------------------------------------------
+@dataclass
+class CGResult:
+    """``values[i]`` = q(x_i) for i = 0 … iterations (x_0 the start); ``kept`` = [(i, x_i, q(x_i))] at
+    i = ⌈γ^j⌉ and at the last iteration; ``x`` the last iterate; ``reason`` why CG stopped."""
+
+    x: Tensor
+    values: list[float]
+    kept: list[tuple[int, Tensor, float]]
+    iterations: int
+    reason: str
+
+
+def conjugate_gradient(
+    matvec: Callable[[Tensor], Tensor], g: Tensor, x0: Tensor | None = None, *,
+    preconditioner: Tensor | None = None, max_iterations: int = 250, tolerance: float = 5e-4,
+    keep_ratio: float = 1.3,
+) -> CGResult:
+    r"""Preconditioned CG on q(x) = ½ xᵀ A x + gᵀ x (A x = −g), A given by ``matvec`` (Martens 2010 §4).
+
+        r_0 = A x_0 + g,  y_0 = r_0 / M,  p_0 = −y_0
+        α_i = r_iᵀ y_i / p_iᵀ A p_i,  x_{i+1} = x_i + α_i p_i,  r_{i+1} = r_i + α_i A p_i
+        β_i = r_{i+1}ᵀ y_{i+1} / r_iᵀ y_i,  p_{i+1} = −y_{i+1} + β_i p_i
+        q(x_i) = ½ x_iᵀ (r_i + g)        (A x = r − g, so ½ xᵀAx + gᵀx = ½ xᵀ(r + g))
+
+    Stops at iteration i > k = max(10, ⌈0.1 i⌉) once q_i < 0 and (q_i − q_{i−k}) / q_i < k ε
+    (relative progress over the last k iterations, §4.4), at ``max_iterations``, or at pᵀAp ≤ 0.
+    When q(x_0) > 0 (a stale warm start) it restarts from x_0 = 0, where q = 0.
+    """
+    M = torch.ones_like(g) if preconditioner is None else preconditioner
+    x = torch.zeros_like(g) if x0 is None else x0.clone()
+    r = matvec(x) + g
+    q = 0.5 * float(x @ (r + g))
+    if q > 0:
+        x, r, q = torch.zeros_like(g), g.clone(), 0.0
+    y = r / M
+    p = -y
+    ry = float(r @ y)
+    values, kept = [q], []
+    next_keep, j = 1, 1
+    reason, i = "max_iterations", 0
+    while i < max_iterations:
+        if ry == 0:                                   # r = 0: x solves A x = −g exactly
+            reason = "converged"
+            break
+        Ap = matvec(p)
+        pAp = float(p @ Ap)
+        if pAp <= 0:
+            reason = "non-positive curvature"
+            break
+        alpha = ry / pAp
+        x = x + alpha * p
+        r = r + alpha * Ap
+        y = r / M
+        ry_next = float(r @ y)
+        p = -y + (ry_next / ry) * p
+        ry = ry_next
+        i += 1
+        q = 0.5 * float(x @ (r + g))
+        values.append(q)
+        if i == next_keep:
+            kept.append((i, x.clone(), q))
+            while next_keep <= i:                     # ⌈γ^j⌉ repeats for small j: 1, 2, 3, 4, 5, 7, 9, …
+                j += 1
+                next_keep = math.ceil(keep_ratio ** j)
+        k = max(10, math.ceil(0.1 * i))
+        if i > k and q < 0 and (q - values[i - k]) / q < k * tolerance:
+            reason = "relative progress"
+            break
+    if i > 0 and (not kept or kept[-1][0] != i):
+        kept.append((i, x.clone(), q))
+    return CGResult(x=x, values=values, kept=kept, iterations=i, reason=reason)
+
+
+def levenberg_marquardt(damping: float, rho: float, *, boost: float = 1.5, drop: float = 2.0 / 3.0) -> float:
+    """λ ← boost λ if ρ < 1/4, drop λ if ρ > 3/4, else λ (Martens 2010 §4.1); a NaN ρ leaves λ."""
+    if rho < 0.25:
+        return damping * boost
+    if rho > 0.75:
+        return damping * drop
+    return damping
+
+
+# --- the optimizer ----------------------------------------------------------------------------------------
+class HessianFree:
+    """Hessian-free optimizer over ``params`` (see the module docstring for the algorithm).
+
+        hf = HessianFree(model.parameters(), damping=1.0, structural_damping=1 / 30)
+        logs = hf.step(forward, loss_fn, grad_batch, curvature_batch)
+
+    ``forward(batch) -> (z, hidden)``; ``loss_fn(z, batch) -> (B,)`` per-example losses. ``step`` changes the
+    parameters in place and returns floats: ``loss`` (gradient batch, before), ``loss_after`` (curvature
+    batch, after), ``damping`` (λ for the next step), ``rho``, ``cg_iterations``, ``cg_chosen``, ``step_size``.
+    """
+
+    def __init__(self, params: Iterable[Tensor], **config: Any) -> None:
+        names = {f.name for f in fields(HessianFreeConfig)}
+        unknown = sorted(set(config) - names)
+        if unknown:
+            raise TypeError(f"HessianFree: unknown argument(s) {unknown}; expected some of {sorted(names)}.")
+        self.config = HessianFreeConfig(**config)
+        self.params = [p for p in params if p.requires_grad]
+        if not self.params:
+            raise ValueError("HessianFree: params has no tensors that require grad; pass model.parameters().")
+        if len({p.dtype for p in self.params}) != 1:
+            raise TypeError(f"HessianFree: all params must share one dtype; got {sorted({str(p.dtype) for p in self.params})}.")
+        self.damping = self.config.damping                   # λ, adapted every step
+        self._previous: Tensor | None = None                 # the last CG solution, for the warm start
+        self.steps = 0
+
+    # -- pieces, public for tests and for custom loops ------------------------------------------------------
+    def gradient(self, forward: Forward, loss_fn: LossFn, batch: Any) -> tuple[float, Tensor, Tensor | None]:
+        """L(θ), g = ∇L(θ) and, with the preconditioner on, (1/B) Σ_b ∇ℓ_b ⊙ ∇ℓ_b, on ``batch``."""
+        owner = "HessianFree"
+        z, _ = _call_forward(owner, forward, batch)
+        losses = loss_fn(z, batch)
+        loss = _mean_loss(owner, losses)
+        want_fisher = self.config.preconditioner
+        if want_fisher and losses.dim() != 1:
+            raise ValueError(f"{owner}: the preconditioner needs per-example losses: loss_fn(z, batch) must return "
+                             "shape (B,), not their mean; or pass preconditioner=False.")
+        grads = torch.autograd.grad(loss, self.params, retain_graph=want_fisher, allow_unused=True)
+        g = _flat(grads, self.params)
+        fisher = None
+        if want_fisher:
+            B = losses.shape[0]
+            eye = torch.eye(B, dtype=losses.dtype, device=losses.device)
+            per_example = torch.autograd.grad(losses, self.params, eye, is_grads_batched=True, allow_unused=True)
+            squares = [None if t is None else (t * t).sum(0) / B for t in per_example]   # (1/B) Σ_b ∇ℓ_b²
+            fisher = _flat(squares, self.params)
+        return float(loss.detach()), g, fisher
+
+    @torch.no_grad()
+    def objective(self, forward: Forward, loss_fn: LossFn, batch: Any, theta: Tensor) -> float:
+        """L(θ) on ``batch`` with the parameters set to ``theta`` (a (P,) vector); they stay so."""
+        _assign(self.params, theta)
+        z, _ = _call_forward("HessianFree", forward, batch)
+        return float(_mean_loss("HessianFree", loss_fn(z, batch)))
+
+    # -- one step ----------------------------------------------------------------------------------------
+    def step(self, forward: Forward, loss_fn: LossFn, grad_batch: Any, curvature_batch: Any = None) -> dict[str, float]:
+        """One HF update; ``curvature_batch`` defaults to ``grad_batch``."""
+        cfg = self.config
+        curvature_batch = grad_batch if curvature_batch is None else curvature_batch
+        theta = _flat([p.detach() for p in self.params], self.params).clone()
+        loss, g, fisher = self.gradient(forward, loss_fn, grad_batch)
+        if not (math.isfinite(loss) and bool(torch.isfinite(g).all())):
+            raise FloatingPointError(f"HessianFree: the loss ({loss}) or its gradient is not finite; nothing was updated.")
+        curvature = Curvature(self.params, forward, loss_fn, curvature_batch, structural=cfg.structural_damping > 0,
+                              hidden_distance=cfg.hidden_distance)
+        if cfg.check_exactness and self.steps == 0:
+            check_adjoint(curvature)
+        lam, mu = self.damping, cfg.structural_damping
+        M = None if fisher is None else (fisher + lam) ** cfg.preconditioner_exponent
+        x0 = None if self._previous is None else cfg.cg_decay * self._previous
+        cg = conjugate_gradient(lambda v: curvature.damped(v, lam, mu), g, x0, preconditioner=M,
+                                max_iterations=cfg.cg_max_iterations, tolerance=cfg.cg_tolerance,
+                                keep_ratio=cfg.cg_keep_ratio)
+        self._previous = cg.x.detach()
+        f0 = curvature.loss
+        del curvature                                         # frees the graphs before the extra forwards
+        logs = {"loss": loss, "loss_after": f0, "damping": lam, "rho": float("nan"),
+                "cg_iterations": float(cg.iterations), "cg_chosen": 0.0, "step_size": 0.0}
+        if not cg.kept:
+            _assign(self.params, theta)
+            self.steps += 1
+            return logs
+        # CG-backtracking (§4.6): walk back from the last kept iterate while L keeps decreasing
+        chosen, delta, q = cg.kept[-1]
+        f_delta = self.objective(forward, loss_fn, curvature_batch, theta + delta)
+        for i, x, qi in reversed(cg.kept[:-1]):
+            fi = self.objective(forward, loss_fn, curvature_batch, theta + x)
+            if fi >= f_delta:
+                break
+            chosen, delta, q, f_delta = i, x, qi, fi
+        rho = (f_delta - f0) / q if q < 0 else float("nan")
+        self.damping = levenberg_marquardt(lam, rho, boost=cfg.damping_boost, drop=cfg.damping_drop)
+        # line search on the step size (M&S 2012 §8.8): sufficient decrease against gᵀδ
+        alpha, f_new, slope = 1.0, f_delta, float(g @ delta)
+        if cfg.line_search:
+            tries = 0
+            while f_new > f0 + cfg.armijo * alpha * slope:
+                tries += 1
+                if tries > cfg.line_search_tries:
+                    alpha, f_new = 0.0, f0
+                    break
+                alpha *= cfg.line_search_shrink
+                f_new = self.objective(forward, loss_fn, curvature_batch, theta + alpha * delta)
+        _assign(self.params, theta + alpha * delta)
+        self.steps += 1
+        logs.update(loss_after=f_new, damping=self.damping, rho=rho, cg_chosen=float(chosen), step_size=alpha)
+        return logs
+
+    # -- persistence -------------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return asdict(self.config)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"damping": self.damping, "steps": self.steps, "previous": self._previous}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        previous = state.get("previous")
+        size = sum(p.numel() for p in self.params)
+        if previous is not None and (not isinstance(previous, Tensor) or previous.shape != (size,)):
+            raise ValueError(f"HessianFree.load_state_dict: previous must be a ({size},) tensor or None; got "
+                             f"{getattr(previous, 'shape', type(previous).__name__)}.")
+        self.damping, self.steps = float(state["damping"]), int(state["steps"])
+        self._previous = previous
+
+    def __repr__(self) -> str:
+        return f"HessianFree(damping={self.damping:g}, structural_damping={self.config.structural_damping:g})"
