@@ -37,8 +37,9 @@ class RNN(RecurrentLayer):
     r"""Elman RNN: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``, act = tanh or relu.
 
     Args: input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-    dropout=0.0, bidirectional=False; keyword-only recurrent_dropout=0.0, zoneout=0.0, backend="auto",
-    device, dtype.
+    dropout=0.0, bidirectional=False; keyword-only recurrent_dropout=0.0, zoneout=0.0, init="default"
+    ("orthogonal", or "identity": the IRNN of Le et al. 2015 with nonlinearity="relu"; see rnnkit.nn.init),
+    backend="auto", device, dtype. (chrono_max and forget_bias are for gated cells: passing one is an error.)
     """
 
     gate_count = 1
@@ -59,6 +60,9 @@ class RNN(RecurrentLayer):
         *,
         recurrent_dropout: float = 0.0,
         zoneout: float = 0.0,
+        init: str = "default",
+        chrono_max: int | None = None,
+        forget_bias: float | None = None,
         backend: str = "auto",
         device: Any = None,
         dtype: torch.dtype | None = None,
@@ -66,7 +70,8 @@ class RNN(RecurrentLayer):
         self.nonlinearity = check_choice("RNN", "nonlinearity", nonlinearity, NONLINEARITIES)
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            recurrent_dropout=recurrent_dropout, zoneout=zoneout, backend=backend, device=device, dtype=dtype,
+            recurrent_dropout=recurrent_dropout, zoneout=zoneout, init=init, chrono_max=chrono_max,
+            forget_bias=forget_bias, backend=backend, device=device, dtype=dtype,
         )
 
     def _native_options(self):
