@@ -10,7 +10,9 @@ One step at parameters θ (all vectors flattened over the parameter list, P entr
     δ   ≈ argmin q  by preconditioned CG, x₀ = ζ δ_prev         (Martens 2010 §4.5, §4.7)
     δ  := the kept CG iterate with the lowest L(θ + δ_i)         (CG-backtracking, Martens 2010 §4.6)
     ρ   = (L(θ + δ) − L(θ)) / q(δ);  ρ < ¼: λ ← (3/2) λ;  ρ > ¾: λ ← (2/3) λ   (Levenberg–Marquardt, §4.1)
-    θ  ← θ + α δ,  α the first of 1, 0.8, 0.8², … with L(θ + αδ) ≤ L(θ) + c α gᵀδ, else 0   (line search)
+    θ  ← θ + α δ,  α the first of 1, 0.8, 0.8², … with L(θ + αδ) ≤ L(θ) + c α gᵀδ, else 0
+                                                  (line search, Martens & Sutskever 2012, "Training deep and
+                                                   recurrent networks with Hessian-free optimization")
 
 ``z`` are the outputs the loss matches: linear outputs under mean squared error, logits under softmax
 cross-entropy. Both are matching losses, so H_L is positive semi-definite and so are G and C (for λ > 0,
@@ -22,10 +24,10 @@ cotangent u (zeros, requiring grad), ``a(u) = Jᵀu`` is built once with ``creat
 in u, so ``∂/∂u [a(u) · v] = J v`` exactly. ``H_L w`` is the same trick on ``∂L/∂z`` with z a leaf.
 One step builds the forward graph and a(u) once, then each CG iteration runs two backward passes
 (``Jv`` then ``Jᵀ(H_L Jv + λμ D_S J_h v)``); this equals Pearlmutter's R-operator result. rnnkit's
-fast sequence kernels have hand-written, once-differentiable backwards (compiled ones cannot be
-differentiated again at all), so the forward given here must run the recurrent layers on their
-per-step reference cells: ``backend="reference"`` on ``rnnkit.nn`` layers (:func:`check_reference_path`).
-Differentiating through a kernel's backward can silently drop terms; the first step therefore runs an
+fast sequence kernels have hand-written backwards that are not differentiable again: differentiating
+through them silently drops terms (Elman kernel, float64: ⟨u, Jv⟩ = −3.50 against ⟨Jᵀu, v⟩ = −10.06), so
+the forward given here must run the recurrent layers on their per-step reference cells:
+``backend="reference"`` on ``rnnkit.nn`` layers (:func:`check_reference_path`). The first step also runs an
 adjoint check ``⟨u, Jv⟩ = ⟨Jᵀu, v⟩`` for random u, v (:func:`check_adjoint`) and raises if it fails.
 
 Structural damping (M&S 2011 §3): the penalty λ μ S(δ), S(δ) = (1/B) Σ_b D(h_b(θ + δ), h_b(θ)) summed
@@ -43,10 +45,13 @@ gradients of the gradient batch (one batched backward, ``is_grads_batched``). Ma
 gradients of a summed objective; with L a mean, the (1/B)-scaled sum is on the scale of G and λ.
 
 Departures from the papers, on purpose: ρ uses the damped model q (the one CG minimised, whose value CG
-tracks, so it costs no extra product); L(θ + δ) for backtracking, ρ and the line search is measured on
-the curvature batch; CG restarts from 0 when q(ζ δ_prev) > 0; the warm start is the last CG iterate
-(not the backtracked one), as in Martens' code. ``torch.set_num_threads`` and module train/eval modes
-are the caller's: dropout inside ``forward`` would make G random, so run the model in eval mode.
+tracks, so it costs no extra product); L(θ + δ) for backtracking, ρ and the line search is measured by
+default on the gradient batch (``objective_batch="gradient"``): q's linear term gᵀδ comes from that batch,
+so only there does the actual reduction agree with the predicted one to first order (ρ → 1 as δ → 0), and
+it is the larger batch; ``objective_batch="curvature"`` measures it on the curvature batch instead (on the
+memory task of the tests, the curvature batch made HF several times worse at a quarter of the gradient
+batch). CG restarts from 0 when q(ζ δ_prev) > 0; the warm start is the last CG iterate, not the backtracked
+one. Module train/eval modes are the caller's: dropout inside ``forward`` would make G random.
 """
 
 from __future__ import annotations
@@ -59,8 +64,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rnnkit.training.step import Diverged
+
 __all__ = [
     "HIDDEN_DISTANCES",
+    "OBJECTIVE_BATCHES",
     "CGResult",
     "Curvature",
     "HessianFree",
@@ -72,6 +80,7 @@ __all__ = [
 ]
 
 HIDDEN_DISTANCES = ("squared", "tanh_matching")
+OBJECTIVE_BATCHES = ("gradient", "curvature")
 
 # forward(batch) -> (z, hidden): z the matched outputs, hidden None, a (B, T, H) tensor or a sequence of them
 Forward = Callable[[Any], tuple[Tensor, Any]]
@@ -96,10 +105,11 @@ class HessianFreeConfig:
     damping_boost: float = 1.5            # λ ← boost λ when ρ < 1/4
     damping_drop: float = 2.0 / 3.0       # λ ← drop λ when ρ > 3/4
     line_search: bool = True
-    armijo: float = 1e-2                  # c of the sufficient-decrease test (M&S 2012 §8.8)
+    armijo: float = 1e-2                  # c of the sufficient-decrease test (Martens & Sutskever 2012)
     line_search_shrink: float = 0.8
     line_search_tries: int = 20
     check_exactness: bool = True          # adjoint check of Jv on the first step
+    objective_batch: str = "gradient"     # where L(θ + δ) is measured (backtracking, ρ, line search)
 
     def __post_init__(self) -> None:
         owner = "HessianFree"
@@ -122,6 +132,9 @@ class HessianFreeConfig:
         _number(owner, "line_search_shrink", self.line_search_shrink, low=0.0, high=1.0, open_low=True,
                 open_high=True)
         _integer(owner, "line_search_tries", self.line_search_tries)
+        if self.objective_batch not in OBJECTIVE_BATCHES:
+            raise ValueError(f"{owner}: objective_batch must be one of {OBJECTIVE_BATCHES}; "
+                             f"got {self.objective_batch!r}.")
         for flag in ("preconditioner", "line_search", "check_exactness"):
             if not isinstance(getattr(self, flag), bool):
                 raise TypeError(f"{owner}: {flag} must be a bool; got {type(getattr(self, flag)).__name__} "
@@ -402,7 +415,7 @@ class HessianFree:
         logs = hf.step(forward, loss_fn, grad_batch, curvature_batch)
 
     ``forward(batch) -> (z, hidden)``; ``loss_fn(z, batch) -> (B,)`` per-example losses. ``step`` changes the
-    parameters in place and returns floats: ``loss`` (gradient batch, before), ``loss_after`` (curvature
+    parameters in place and returns floats: ``loss`` (gradient batch, before), ``loss_after`` (the objective
     batch, after), ``damping`` (λ for the next step), ``rho``, ``cg_iterations``, ``cg_chosen``, ``step_size``.
     """
 
@@ -416,7 +429,9 @@ class HessianFree:
         if not self.params:
             raise ValueError("HessianFree: params has no tensors that require grad; pass model.parameters().")
         if len({p.dtype for p in self.params}) != 1:
-            raise TypeError(f"HessianFree: all params must share one dtype; got {sorted({str(p.dtype) for p in self.params})}.")
+            dtypes = sorted({str(p.dtype) for p in self.params})
+            raise TypeError(f"HessianFree: all params must share one dtype; got {dtypes}. Convert the model with "
+                            "model.to(torch.float64) (or float32) first.")
         self.damping = self.config.damping                   # λ, adapted every step
         self._previous: Tensor | None = None                 # the last CG solution, for the warm start
         self.steps = 0
@@ -458,7 +473,7 @@ class HessianFree:
         theta = _flat([p.detach() for p in self.params], self.params).clone()
         loss, g, fisher = self.gradient(forward, loss_fn, grad_batch)
         if not (math.isfinite(loss) and bool(torch.isfinite(g).all())):
-            raise FloatingPointError(f"HessianFree: the loss ({loss}) or its gradient is not finite; nothing was updated.")
+            raise Diverged(f"the loss became {loss}" if not math.isfinite(loss) else "the gradient became non-finite")
         curvature = Curvature(self.params, forward, loss_fn, curvature_batch, structural=cfg.structural_damping > 0,
                               hidden_distance=cfg.hidden_distance)
         if cfg.check_exactness and self.steps == 0:
@@ -470,7 +485,9 @@ class HessianFree:
                                 max_iterations=cfg.cg_max_iterations, tolerance=cfg.cg_tolerance,
                                 keep_ratio=cfg.cg_keep_ratio)
         self._previous = cg.x.detach()
-        f0 = curvature.loss
+        on_gradient = cfg.objective_batch == "gradient"
+        f0 = loss if on_gradient else curvature.loss
+        objective_batch = grad_batch if on_gradient else curvature_batch
         del curvature                                         # frees the graphs before the extra forwards
         logs = {"loss": loss, "loss_after": f0, "damping": lam, "rho": float("nan"),
                 "cg_iterations": float(cg.iterations), "cg_chosen": 0.0, "step_size": 0.0}
@@ -480,15 +497,15 @@ class HessianFree:
             return logs
         # CG-backtracking (§4.6): walk back from the last kept iterate while L keeps decreasing
         chosen, delta, q = cg.kept[-1]
-        f_delta = self.objective(forward, loss_fn, curvature_batch, theta + delta)
+        f_delta = self.objective(forward, loss_fn, objective_batch, theta + delta)
         for i, x, qi in reversed(cg.kept[:-1]):
-            fi = self.objective(forward, loss_fn, curvature_batch, theta + x)
+            fi = self.objective(forward, loss_fn, objective_batch, theta + x)
             if fi >= f_delta:
                 break
             chosen, delta, q, f_delta = i, x, qi, fi
         rho = (f_delta - f0) / q if q < 0 else float("nan")
         self.damping = levenberg_marquardt(lam, rho, boost=cfg.damping_boost, drop=cfg.damping_drop)
-        # line search on the step size (M&S 2012 §8.8): sufficient decrease against gᵀδ
+        # line search on the step size (Martens & Sutskever 2012): sufficient decrease against gᵀδ
         alpha, f_new, slope = 1.0, f_delta, float(g @ delta)
         if cfg.line_search:
             tries = 0
@@ -498,7 +515,7 @@ class HessianFree:
                     alpha, f_new = 0.0, f0
                     break
                 alpha *= cfg.line_search_shrink
-                f_new = self.objective(forward, loss_fn, curvature_batch, theta + alpha * delta)
+                f_new = self.objective(forward, loss_fn, objective_batch, theta + alpha * delta)
         _assign(self.params, theta + alpha * delta)
         self.steps += 1
         logs.update(loss_after=f_new, damping=self.damping, rho=rho, cg_chosen=float(chosen), step_size=alpha)

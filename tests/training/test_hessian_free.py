@@ -50,7 +50,8 @@ def _problem(seed: int, loss: str):
 
 
 def _explicit(model, batch, loss_fn):
-    """Explicit J = ∂z/∂θ, J_h = ∂h/∂θ, J_t = ∂t/∂θ (pre-activations) and H_L = ∂²L/∂z² by autograd.functional."""
+    """Explicit J = ∂z/∂θ, J_h = ∂h/∂θ, J_t = ∂t/∂θ (t the pre-activations) and H_L = ∂²L/∂z², by
+    torch.autograd.functional."""
     names = [n for n, _ in model.named_parameters()]
     params = [p.detach() for p in model.parameters()]
     theta = torch.cat([p.reshape(-1) for p in params])
@@ -206,25 +207,27 @@ def _full_loss(model, x, y):
 
 
 def test_hf_fits_a_memory_task_better_than_sgd():
+    """Gradient on all 64 sequences, curvature on alternating halves of 32; SGD at lr 0.3 (the best of 0.1, 0.3,
+    1.0 here) stays near the trivial predictor's 0.54, HF ends near 0.17 (seed 0)."""
     x, y = _memory_task(0)
     torch.manual_seed(0)
-    hf_model = Tiny(inputs=1, hidden=6, outputs=1)
-    sgd_model = Tiny(inputs=1, hidden=6, outputs=1)
+    hf_model = Tiny(inputs=1, hidden=10, outputs=1)
+    sgd_model = Tiny(inputs=1, hidden=10, outputs=1)
     sgd_model.load_state_dict(hf_model.state_dict())
     start = _full_loss(hf_model, x, y)
-    sgd = torch.optim.SGD(sgd_model.parameters(), lr=0.1)
+    sgd = torch.optim.SGD(sgd_model.parameters(), lr=0.3)
     for _ in range(20):
         sgd.zero_grad()
         _last_step_mse(sgd_model(x)[0], (x, y)).mean().backward()
         sgd.step()
     sgd_loss = _full_loss(sgd_model, x, y)
     hf = HessianFree(hf_model.parameters(), damping=1.0, structural_damping=1 / 30, cg_max_iterations=30)
-    for step in range(8):
+    for step in range(10):
         logs = hf.step(hf_model, _last_step_mse, (x, y), (x[step % 2::2], y[step % 2::2]))
         assert set(logs) >= {"loss", "loss_after", "damping", "rho", "cg_iterations", "step_size"}
+        assert logs["loss_after"] <= logs["loss"]                # the line search never accepts an increase
     hf_loss = _full_loss(hf_model, x, y)
-    print(start, sgd_loss, hf_loss, logs)
-    assert hf_loss < sgd_loss < start
+    assert sgd_loss < start and hf_loss < 0.5 * sgd_loss
 
 
 # --- errors -------------------------------------------------------------------------------------------------
@@ -242,6 +245,7 @@ def _params():
     ({"cg_decay": 1.5}, ValueError, "cg_decay"),
     ({"damping_drop": 1.0}, ValueError, "damping_drop"),
     ({"preconditioner": 1}, TypeError, "preconditioner must be a bool"),
+    ({"objective_batch": "test"}, ValueError, "objective_batch must be one of"),
     ({"learning_rate": 0.1}, TypeError, "unknown argument"),
 ])
 def test_bad_arguments(kwargs, error, match):
