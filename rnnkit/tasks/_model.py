@@ -39,18 +39,21 @@ def build_model(*, kind: str, units: int, layers: int, outputs: int, input_shape
 def train_model(model: Any, x: Any, y: np.ndarray, *, loss: str, learning_rate: float, epochs: int,
                 batch_size: int, patience: int, seed: int, validation: tuple[Any, np.ndarray] | None,
                 verbose: int, metrics: list[str] | None = None,
-                backup_dir: str | Path | None = None) -> dict[str, list[float]]:
-    """Compile and fit; early stopping on validation loss (best weights restored) when `patience` > 0.
+                backup_dir: str | Path | None = None, reduce_lr_patience: int = 0) -> dict[str, list[float]]:
+    """Compile and fit; early stopping on validation loss (best weights restored) when `patience` > 0;
+    the learning rate times 0.3 after `reduce_lr_patience` epochs without a better validation loss (0: never).
 
     backup_dir: a `BackupAndRestore` there (kept at the end, marked finished): a run killed at any
     point and trained again with the same arguments continues from its last completed epoch.
     """
-    from rnnkit.callbacks import BackupAndRestore, EarlyStopping
+    from rnnkit.callbacks import BackupAndRestore, EarlyStopping, ReduceLROnPlateau
 
     model.compile(optimizer="adam", loss=loss, metrics=metrics, learning_rate=learning_rate, clipnorm=1.0)
     callbacks = []
     if validation is not None and patience > 0:
         callbacks.append(EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
+    if validation is not None and reduce_lr_patience > 0:
+        callbacks.append(ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=reduce_lr_patience))
     if backup_dir is not None:
         callbacks.append(BackupAndRestore(backup_dir, delete_checkpoint=False))
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, seed=seed,

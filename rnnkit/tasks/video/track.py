@@ -105,7 +105,8 @@ def train_tracker(config: TrackConfig, *, clips: tuple[Any, Any] | None = None, 
     history = _model.train_model(model, fit.frames[..., None], encode_boxes(fit.boxes, config.size), loss="mse",
                                  learning_rate=config.learning_rate, epochs=config.epochs,
                                  batch_size=config.batch_size, patience=config.patience, seed=config.seed,
-                                 validation=validation, verbose=verbose, backup_dir=backup_dir)
+                                 validation=validation, verbose=verbose, backup_dir=backup_dir,
+                                 reduce_lr_patience=config.reduce_lr_patience)
     seconds = time.perf_counter() - start
     boxes = predict_boxes(model, test.frames, size=config.size)
     metrics: dict[str, Any] = {"test": track_report(boxes, test), "train_clips": int(len(fit)),

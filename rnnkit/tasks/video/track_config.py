@@ -26,7 +26,7 @@ class TrackConfig:
     """
 
     data: str = "moving_digits"  # video: the generated moving digits (scikit-learn's 8x8 digits in motion)
-    train_clips: int = 3000  # video: generated training clips (validation share included)
+    train_clips: int = 6000  # video: generated training clips (validation share included)
     test_clips: int = 500  # video: generated test clips (the generator's test digits)
     val_fraction: float = 0.1  # share of the training clips for early stopping
     frames: int = 20  # video: frames a clip
@@ -36,10 +36,11 @@ class TrackConfig:
     filters: int = 16  # video: channels of the second Conv2D (the first has half)
     units: int = 128  # recurrent units
     layers: int = 1
-    epochs: int = 30  # at most; the weights kept are those of the best validation loss
+    epochs: int = 20  # at most; the weights kept are those of the best validation loss
     batch_size: int = 32
     learning_rate: float = 3e-3  # Adam, gradients clipped to norm 1
     patience: int = 4  # epochs without a better validation loss before stopping (0: no early stopping)
+    reduce_lr_patience: int = 2  # track: learning rate x 0.3 after this many epochs without a better validation loss (0: never)
     seed: int = 0
 
     def check(self) -> None:
@@ -63,7 +64,8 @@ class TrackConfig:
                               f"validation or no training clip; raise train_clips or set val_fraction 0")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be > 0; got {self.learning_rate}")
-        if self.patience < 0:
-            raise ConfigError(f"patience must be >= 0; got {self.patience}")
+        for name in ("patience", "reduce_lr_patience"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0; got {getattr(self, name)}")
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0; got {self.seed}")
