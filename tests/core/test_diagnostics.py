@@ -26,7 +26,6 @@ from rnnkit.diagnostics import (
 from rnnkit.kernels._record import record_hidden_gradients, recording_hidden_gradients
 from rnnkit.layers import Dense, SimpleRNN
 
-torch.set_num_threads(1)
 F64 = torch.float64
 CELLS = [rnn.RNN, rnn.LSTM, rnn.GRU]
 
