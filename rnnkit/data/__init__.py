@@ -19,6 +19,7 @@ from rnnkit.data.remote import (
     remote_datasets,
     unregister_remote_dataset,
 )
+from rnnkit.data.long_range import LONG_RANGE_TASKS, LongRangeTask, logistic_regression_baseline, make_long_range
 from rnnkit.data.remote_loaders import SpokenDigit, fsdd_files, load_parallel, load_text
 from rnnkit.data.sequence_table import load_sequence_table
 from rnnkit.data.table import (
@@ -43,6 +44,8 @@ __all__ = [
     "DatasetInfo",
     "FetchError",
     "FillMethod",
+    "LONG_RANGE_TASKS",
+    "LongRangeTask",
     "MissingProviderError",
     "RemoteDataset",
     "RemoteFile",
@@ -61,10 +64,12 @@ __all__ = [
     "fsdd_files",
     "list_datasets",
     "load_dataset",
+    "logistic_regression_baseline",
     "load_parallel",
     "load_sequence_table",
     "load_series_table",
     "load_text",
+    "make_long_range",
     "pad_collate",
     "pad_sequences",
     "read_table",
