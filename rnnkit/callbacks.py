@@ -15,13 +15,14 @@ from pathlib import Path
 
 import torch
 
+from rnnkit.diagnostics.monitor import GradientMonitor
 from rnnkit.training.backup import BackupAndRestore
 from rnnkit.training.callback import Callback, Logs
 from rnnkit.training.distributed import is_rank_zero
 from rnnkit.training.history import History
 
 __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
-           "BackupAndRestore"]
+           "BackupAndRestore", "GradientMonitor"]
 
 
 class _Monitor:
