@@ -56,8 +56,9 @@ one. Module train/eval modes are the caller's: dropout inside ``forward`` would 
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -77,12 +78,15 @@ __all__ = [
     "check_reference_path",
     "conjugate_gradient",
     "levenberg_marquardt",
+    "record_hidden",
+    "reference_path",
 ]
 
 HIDDEN_DISTANCES = ("squared", "tanh_matching")
 OBJECTIVE_BATCHES = ("gradient", "curvature")
 
-# forward(batch) -> (z, hidden): z the matched outputs, hidden None, a (B, T, H) tensor or a sequence of them
+# forward(batch) -> (z, hidden): z the matched outputs, hidden None, a batch-first (B, T, H) tensor or a
+# sequence of them (e.g. one per layer)
 Forward = Callable[[Any], tuple[Tensor, Any]]
 # loss_fn(z, batch) -> per-example losses (B,) (L is their mean), or the mean itself as a scalar
 LossFn = Callable[[Tensor, Any], Tensor]
@@ -253,8 +257,10 @@ class Curvature:
 
     def loss_hessian(self, w: Tensor) -> Tensor:
         """H_L w, H_L = ∂²L/∂z²."""
-        (hw,) = torch.autograd.grad(self._dL_dz, self._z, w, retain_graph=True)
-        return hw
+        if not self._dL_dz.requires_grad:                    # ∂L/∂z constant in z (a loss linear in z): H_L = 0
+            return torch.zeros_like(w)
+        (hw,) = torch.autograd.grad(self._dL_dz, self._z, w, retain_graph=True, allow_unused=True)
+        return torch.zeros_like(w) if hw is None else hw
 
     def hidden_metric(self, jh_v: Sequence[Tensor]) -> list[Tensor]:
         """D_S (J_h v) per hidden tensor: I / B ("squared") or diag(1 / (1 − h²)) / B ("tanh_matching")."""
@@ -322,6 +328,47 @@ def check_reference_path(module: torch.nn.Module) -> None:
                 f"{layer.backend!r}; Gauss–Newton products differentiate its backward, which only the per-step "
                 "reference cells allow. Build it with backend='reference' (or set layer.backend = 'reference')."
             )
+
+
+@contextlib.contextmanager
+def reference_path(module: torch.nn.Module) -> Iterator[None]:
+    """Run every ``rnnkit.nn`` recurrent layer inside ``module`` on its per-step reference cells for the
+    duration (``backend="reference"``, read at each call), then restore each layer's backend."""
+    from rnnkit.nn.recurrent import RecurrentLayer
+
+    layers = [m for m in module.modules() if isinstance(m, RecurrentLayer)]
+    saved = [layer.backend for layer in layers]
+    try:
+        for layer in layers:
+            layer.backend = "reference"
+        yield
+    finally:
+        for layer, backend in zip(layers, saved):
+            layer.backend = backend
+
+
+@contextlib.contextmanager
+def record_hidden(module: torch.nn.Module) -> Iterator[list[Tensor]]:
+    """Collect the output sequence (B, T, D*H) of every ``rnnkit.nn`` recurrent layer inside ``module`` on each
+    forward call while the block runs: the hidden states h for structural damping, with no change to the
+    model. A stacked layer (num_layers > 1) gives its top layer only; padded steps are zeros (y_t = m_t h_t)."""
+    from rnnkit.nn.recurrent import RecurrentLayer
+
+    hidden: list[Tensor] = []
+
+    def keep(layer: Any, inputs: Any, output: Any) -> None:
+        y = output[0]
+        if not isinstance(y, Tensor):
+            raise ValueError(f"HessianFree: {type(layer).__name__} was given a PackedSequence; structural damping "
+                             "needs padded tensors, so pass x padded with lengths= instead.")
+        hidden.append(y if layer.batch_first else y.transpose(0, 1))
+
+    handles = [m.register_forward_hook(keep) for m in module.modules() if isinstance(m, RecurrentLayer)]
+    try:
+        yield hidden
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 # --- conjugate gradient -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from rnnkit.nn import RNN
 from rnnkit.training.hessian_free import (
     Curvature, HessianFree, check_adjoint, check_reference_path, conjugate_gradient, levenberg_marquardt,
+    record_hidden, reference_path,
 )
 
 torch.set_num_threads(1)
@@ -115,6 +116,16 @@ def test_structural_term_matches_its_definition():
     matching = Curvature(params, model, loss_fn, batch, structural=True, hidden_distance="tanh_matching")
     expected = J_t.T @ ((1 - h * h)[:, None] * J_t) @ v / B
     torch.testing.assert_close(matching.structural(v), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_structural_term_sums_over_a_list_of_hidden_tensors():
+    model, batch, loss_fn = _problem(8, "mse")
+    v = torch.randn(sum(p.numel() for p in model.parameters()), generator=torch.Generator().manual_seed(1),
+                    dtype=DTYPE)
+    params = list(model.parameters())
+    one = Curvature(params, model, loss_fn, batch, structural=True)
+    two = Curvature(params, lambda b: (model(b)[0], [model(b)[1], model(b)[1]]), loss_fn, batch, structural=True)
+    torch.testing.assert_close(two.structural(v), 2 * one.structural(v), rtol=1e-12, atol=1e-14)
 
 
 def _spd(n: int, seed: int):
@@ -230,6 +241,31 @@ def test_hf_fits_a_memory_task_better_than_sgd():
     assert sgd_loss < start and hf_loss < 0.5 * sgd_loss
 
 
+def test_warm_start_state_round_trip_and_curvature_objective():
+    model, batch, loss_fn = _problem(6, "mse")
+    hf = HessianFree(model.parameters(), cg_max_iterations=5, objective_batch="curvature")
+    before = [p.detach().clone() for p in model.parameters()]
+    logs = hf.step(model, loss_fn, batch, (batch[0][:1], batch[1][:1]))
+    assert logs["step_size"] > 0 and any(not torch.equal(a, p) for a, p in zip(before, model.parameters()))
+    assert hf.damping == logs["damping"] and hf.steps == 1
+    other = HessianFree(model.parameters(), cg_max_iterations=5)
+    other.load_state_dict(hf.state_dict())
+    assert other.damping == hf.damping and torch.equal(other._previous, hf._previous)
+    with pytest.raises(ValueError, match="previous must be"):
+        other.load_state_dict({"damping": 1.0, "steps": 0, "previous": torch.zeros(2)})
+
+
+def test_a_non_finite_loss_raises_diverged_and_changes_nothing():
+    from rnnkit.training.step import Diverged
+
+    model, batch, loss_fn = _problem(7, "mse")
+    before = [p.detach().clone() for p in model.parameters()]
+    hf = HessianFree(model.parameters())
+    with pytest.raises(Diverged, match="loss became nan"):
+        hf.step(model, lambda z, b: loss_fn(z, b) * float("nan"), batch)
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))
+
+
 # --- errors -------------------------------------------------------------------------------------------------
 def _params():
     return [torch.nn.Parameter(torch.zeros(3, dtype=DTYPE))]
@@ -274,3 +310,27 @@ def test_fused_kernel_is_refused():
     with pytest.raises(ValueError, match="not exact"):
         check_adjoint(Curvature(list(model.parameters()), model, _mse, batch, structural=True))
     check_reference_path(Tiny())
+
+
+def test_reference_path_and_record_hidden_give_exact_structural_products_on_a_kernel_model():
+    torch.manual_seed(0)
+    kernel = Tiny(backend="kernel")
+    reference = Tiny()
+    reference.load_state_dict(kernel.state_dict())
+    batch = (torch.randn(B, T, I, dtype=DTYPE), torch.randn(B, T, O, dtype=DTYPE))
+
+    def forward(b):                                          # the hidden states come from the hook, not the model
+        with record_hidden(kernel) as hidden:
+            z, _ = kernel(b)
+        return z, hidden
+
+    v = torch.randn(sum(p.numel() for p in kernel.parameters()), generator=torch.Generator().manual_seed(2),
+                    dtype=DTYPE)
+    with reference_path(kernel):
+        check_reference_path(kernel)
+        curvature = Curvature(list(kernel.parameters()), forward, _mse, batch, structural=True)
+        check_adjoint(curvature)
+        got = curvature.damped(v, 0.5, 0.2)
+    assert kernel.rnn.backend == "kernel" and not kernel.rnn._forward_hooks
+    expected = Curvature(list(reference.parameters()), reference, _mse, batch, structural=True).damped(v, 0.5, 0.2)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)
