@@ -542,6 +542,16 @@ class HessianFree:
             _assign(self.params, theta)
             self.steps += 1
             return logs
+        try:
+            return self._choose_and_apply(forward, loss_fn, objective_batch, theta, g, f0, cg, logs)
+        except BaseException:
+            _assign(self.params, theta)                      # an error while trying steps leaves θ as it was
+            raise
+
+    def _choose_and_apply(self, forward: Forward, loss_fn: LossFn, objective_batch: Any, theta: Tensor, g: Tensor,
+                          f0: float, cg: CGResult, logs: dict[str, float]) -> dict[str, float]:
+        """Backtrack over the kept CG iterates, adapt λ, search the step size, and set θ + α δ."""
+        cfg, lam = self.config, self.damping
         # CG-backtracking (§4.6): walk back from the last kept iterate while L keeps decreasing
         chosen, delta, q = cg.kept[-1]
         f_delta = self.objective(forward, loss_fn, objective_batch, theta + delta)

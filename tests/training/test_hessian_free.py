@@ -266,6 +266,22 @@ def test_a_non_finite_loss_raises_diverged_and_changes_nothing():
     assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))
 
 
+def test_an_error_while_trying_steps_restores_the_parameters():
+    model, batch, loss_fn = _problem(9, "mse")
+    before = [p.detach().clone() for p in model.parameters()]
+    calls = []
+
+    def forward(b):                                          # gradient and curvature passes, then fails in backtracking
+        calls.append(1)
+        if len(calls) > 2:
+            raise RuntimeError("out of memory")
+        return model(b)
+
+    with pytest.raises(RuntimeError, match="out of memory"):
+        HessianFree(model.parameters(), cg_max_iterations=3).step(forward, loss_fn, batch)
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))
+
+
 # --- errors -------------------------------------------------------------------------------------------------
 def _params():
     return [torch.nn.Parameter(torch.zeros(3, dtype=DTYPE))]
