@@ -168,11 +168,12 @@ def test_cg_restarts_from_zero_when_warm_start_is_worse():
     assert result.values[0] == 0.0 and _non_increasing(result.values)
 
 
-def test_cg_on_the_damped_curvature_of_a_model_decreases_q():
+@pytest.mark.parametrize("hidden_distance", ["squared", "tanh_matching"])
+def test_cg_on_the_damped_curvature_of_a_model_decreases_q(hidden_distance):
     model, batch, loss_fn = _problem(2, "cross_entropy")
     hf = HessianFree(model.parameters(), damping=0.5, structural_damping=0.1)
     _, g, fisher = hf.gradient(model, loss_fn, batch)
-    curvature = Curvature(hf.params, model, loss_fn, batch, structural=True)
+    curvature = Curvature(hf.params, model, loss_fn, batch, structural=True, hidden_distance=hidden_distance)
     for M in (None, (fisher + 0.5) ** 0.75):
         result = conjugate_gradient(lambda v: curvature.damped(v, 0.5, 0.1), g, preconditioner=M,
                                     max_iterations=40, tolerance=1e-10)
