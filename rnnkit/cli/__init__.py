@@ -99,6 +99,10 @@ def build_parser() -> Parser:
 
     add_transcribe_parser(sub, common)
 
+    from rnnkit.cli.lab_commands import add_lab_parser
+
+    add_lab_parser(sub, common)
+
     from rnnkit.cli import text_commands
 
     explain = sub.add_parser("explain", parents=[common], help="show which tokens decided a text's class (HTML + PNG)",

@@ -108,7 +108,7 @@ _TRAINERS = {"lm": ("rnnkit.cli.lm_commands", "train_lm"), "text": ("rnnkit.cli.
              "speech": ("rnnkit.cli.speech_commands", "train_speech"), "ctc": ("rnnkit.cli.speech_commands", "train_ctc"),
              "video-classify": ("rnnkit.cli.video_commands", "train_video_classify"),
              "video-predict": ("rnnkit.cli.video_predict_commands", "train_video_predict"),
-             "track": ("rnnkit.cli.video_track_commands", "train_track")}
+             "track": ("rnnkit.cli.video_track_commands", "train_track"), "lab": ("rnnkit.cli.lab_commands", "train_lab")}
 
 
 def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path, *, resumed: bool) -> None:
@@ -311,6 +311,10 @@ def evaluate(args: argparse.Namespace) -> int:
         from rnnkit.cli.video_track_commands import evaluate_track
 
         return evaluate_track(run, args)
+    if run.task == "lab":
+        from rnnkit.cli.lab_commands import evaluate_lab
+
+        return evaluate_lab(run, args)
     if run.task == "video-predict":
         raise DataError(f"{run.path} is a next-frame prediction run; its test scores are in "
                         f"{run.path / 'metrics.json'}")
@@ -370,6 +374,9 @@ def predict(args: argparse.Namespace) -> int:
         from rnnkit.cli.video_track_commands import predict_track
 
         return predict_track(run, args)
+    if run.task == "lab":
+        raise DataError(f"{run.path} is a lab run (a long-range problem): nothing to predict; score it with "
+                        f"`rnnkit evaluate {run.path}`")
     if run.task == "text":
         from rnnkit.cli.text_commands import predict_text
 

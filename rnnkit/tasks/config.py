@@ -26,6 +26,7 @@ from rnnkit.tasks.text.config import TextConfig
 from rnnkit.tasks.translate.config import TranslateConfig
 from rnnkit.tasks.video.config import VideoClassifyConfig
 from rnnkit.tasks.video.predict_config import VideoPredictConfig
+from rnnkit.tasks.lab.config import LabConfig
 from rnnkit.tasks.video.track_config import TrackConfig
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "SpeechConfig",
     "TaskConfig",
     "TextConfig",
+    "LabConfig",
     "TrackConfig",
     "TranslateConfig",
     "VideoClassifyConfig",
@@ -51,11 +53,12 @@ __all__ = [
 ]
 
 TaskConfig = (ForecastConfig | ClassifyConfig | LMConfig | TextConfig | TranslateConfig | SpeechConfig | CTCConfig
-              | VideoClassifyConfig | VideoPredictConfig | TrackConfig)
+              | VideoClassifyConfig | VideoPredictConfig | TrackConfig
+              | LabConfig)
 TASKS: dict[str, type] = {"forecast": ForecastConfig, "classify": ClassifyConfig, "lm": LMConfig, "text": TextConfig,
                      "translate": TranslateConfig, "speech": SpeechConfig,
                      "ctc": CTCConfig, "video-classify": VideoClassifyConfig, "video-predict": VideoPredictConfig,
-                     "track": TrackConfig}
+                     "track": TrackConfig, "lab": LabConfig}
 
 
 def read_config(path: str | Path) -> tuple[str, dict[str, Any]]:

@@ -65,6 +65,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     assert main(["train", "-q", "--task", "track", "--out", str(root / "track_runs"), "--train-clips", "8",
                  "--test-clips", "2", "--frames", "4", "--filters", "2", "--units", "2", "--epochs", "1"]) == 0
     (f["track_run"],) = [p for p in (root / "track_runs").iterdir() if p.is_dir()]
+    assert main(["lab", "xor", "-q", "--out", str(root / "lab_runs"), "--length", "6", "--units", "2",
+                 "--train-sequences", "10", "--test-sequences", "4", "--epochs", "1"]) == 0
+    (f["lab_run"],) = [p for p in (root / "lab_runs").iterdir() if p.is_dir()]
     np.save(root / "clips.npy", np.zeros((2, 4, 32, 32), np.float32))
     np.save(root / "clip_28.npy", np.zeros((4, 28, 28), np.float32))
     np.save(root / "clip_255.npy", np.full((4, 32, 32), 255.0, np.float32))
@@ -232,6 +235,12 @@ CASES = [
     ("clip folder without PNGs", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(f["folder"])],
      "holds no .png frames"),
     ("missing clip", lambda f, t: ["predict", str(f["video_run"]), "--clip", str(t / "gone.npy")], "does not exist"),
+    ("an unknown lab problem", lambda f, t: ["lab", "sorting"], "problem must be one of adding"),
+    ("two lab problems", lambda f, t: ["lab", "adding", "--problem", "xor"], "disagree; give one of them"),
+    ("chrono on a plain RNN", lambda f, t: ["lab", "--model", "rnn", "--chrono"], "chrono initialises the gate biases"),
+    ("predict with a lab run", lambda f, t: ["predict", str(f["lab_run"])], "nothing to predict"),
+    ("evaluate a lab run on other data", lambda f, t: ["evaluate", str(f["lab_run"]), "--data", "GunPoint"],
+     "a lab run is scored on its own generated test sequences"),
     ("tracking frames too small", lambda f, t: ["train", "--task", "track", "--size", "16"], "size must be in 24..256"),
     ("tracking one frame", lambda f, t: ["train", "--task", "track", "--frames", "1"], "frames must be in 2..1000"),
     ("track predict without --clip", lambda f, t: ["predict", str(f["track_run"])], "give the clip to track with"),

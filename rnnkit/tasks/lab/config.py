@@ -1,0 +1,73 @@
+"""The typed, keyword-only configuration of a vanishing-gradient lab run (`rnnkit lab PROBLEM`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from rnnkit.tasks._config import ConfigError
+
+__all__ = ["LabConfig", "LabModel"]
+
+LabModel = Literal["rnn", "irnn", "lstm", "gru"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabConfig:
+    """One recurrent layer on a long-range problem of `rnnkit.data.long_range`, scored on fresh test sequences
+    beside the problem's trivial baseline and its success threshold, with the gradient that reaches each step
+    (‖∂L/∂h_t‖, from rnnkit's own backward through time) before and after training.
+
+    rnn: tanh Elman RNN (Keras' initialisation: orthogonal W_hh); irnn: ReLU Elman RNN with W_hh = I, biases 0
+    (Le et al. 2015); lstm (forget bias 1) and gru; `chrono` sets the chrono initialisation of the gated cells
+    (Tallec & Ollivier 2018) with T_max = the sequence length.
+    """
+
+    problem: str = "adding"  # lab: a long-range problem (`rnnkit lab --list`)
+    length: int = 100  # lab: steps a sequence (copy: the delay; pixel digits: always 64)
+    model: LabModel = "lstm"
+    units: int = 100  # recurrent units
+    chrono: bool = False  # lab: chrono initialisation of the lstm / gru gate biases (T_max = length)
+    optimizer: Literal["adam", "sgd", "rmsprop"] = "adam"  # lab: the first-order optimiser
+    learning_rate: float = 1e-3
+    clipnorm: float = 1.0  # lab: gradient norm clipping (0: none)
+    train_sequences: int = 10000  # lab: generated training sequences (seed), validation share included
+    test_sequences: int = 1000  # lab: generated test sequences (another seed)
+    val_fraction: float = 0.1  # share of the training sequences for early stopping
+    epochs: int = 20  # at most; the weights kept are those of the best validation loss
+    batch_size: int = 32
+    patience: int = 5  # epochs without a better validation loss before stopping (0: no early stopping)
+    seed: int = 0
+
+    @property
+    def data(self) -> str:
+        """What the run folder is named after (the problem)."""
+        return self.problem
+
+    def check(self) -> None:
+        from rnnkit.data.long_range import LONG_RANGE_TASKS
+
+        if self.problem not in LONG_RANGE_TASKS:
+            raise ConfigError(f"problem must be one of {', '.join(LONG_RANGE_TASKS)}; got {self.problem!r} (see "
+                              f"`rnnkit lab --list`)")
+        for name in ("length", "units", "train_sequences", "test_sequences", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1; got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be > 0; got {self.learning_rate}")
+        if self.clipnorm < 0:
+            raise ConfigError(f"clipnorm must be >= 0 (0: no clipping); got {self.clipnorm}")
+        if self.chrono and self.model not in ("lstm", "gru"):
+            raise ConfigError(f"chrono initialises the gate biases of lstm and gru; got model={self.model!r}: drop "
+                              f"--chrono or use --model lstm")
+        if self.chrono and self.length < 2:
+            raise ConfigError(f"chrono needs length >= 2 (T_max = length); got {self.length}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
+        if self.val_fraction and not 1 <= round(self.val_fraction * self.train_sequences) < self.train_sequences:
+            raise ConfigError(f"val_fraction={self.val_fraction} of train_sequences={self.train_sequences} leaves no "
+                              f"validation or no training sequence; raise train_sequences or set val_fraction 0")
+        if self.patience < 0:
+            raise ConfigError(f"patience must be >= 0; got {self.patience}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0; got {self.seed}")
