@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "Fill",
     "ModelKind",
+    "check_holdout",
     "check_training_ranges",
     "config_from_dict",
     "config_to_dict",
@@ -118,6 +119,17 @@ def check_training_ranges(config: Any, positive: tuple[str, ...] = ()) -> None:
         raise ConfigError(f"learning_rate must be > 0; got {config.learning_rate}")
     if config.patience < 0:
         raise ConfigError(f"patience must be >= 0; got {config.patience}")
+
+
+def check_holdout(config: Any, count: str, unit: str) -> None:
+    """`val_fraction` in [0, 1), and (when > 0) leaving at least one validation and one training item of the
+    `count` field (e.g. "train_clips", unit "clip")."""
+    fraction, total = config.val_fraction, getattr(config, count)
+    if not 0.0 <= fraction < 1.0:
+        raise ConfigError(f"val_fraction must be in [0, 1); got {fraction}")
+    if fraction and not 1 <= round(fraction * total) < total:
+        raise ConfigError(f"val_fraction={fraction} of {count}={total} leaves no validation or no training {unit}; "
+                          f"raise {count} or set val_fraction 0")
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

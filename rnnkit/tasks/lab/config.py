@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rnnkit.tasks._config import ConfigError
+from rnnkit.tasks._config import ConfigError, check_holdout
 
 __all__ = ["LabConfig", "LabModel"]
 
@@ -62,11 +62,7 @@ class LabConfig:
                               f"--chrono or use --model lstm")
         if self.chrono and self.length < 2:
             raise ConfigError(f"chrono needs length >= 2 (T_max = length); got {self.length}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
-        if self.val_fraction and not 1 <= round(self.val_fraction * self.train_sequences) < self.train_sequences:
-            raise ConfigError(f"val_fraction={self.val_fraction} of train_sequences={self.train_sequences} leaves no "
-                              f"validation or no training sequence; raise train_sequences or set val_fraction 0")
+        check_holdout(self, "train_sequences", "sequence")
         if self.patience < 0:
             raise ConfigError(f"patience must be >= 0; got {self.patience}")
         if self.seed < 0:

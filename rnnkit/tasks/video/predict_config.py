@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rnnkit.tasks._config import ConfigError
+from rnnkit.tasks._config import ConfigError, check_holdout
 
 __all__ = ["VideoPredictConfig"]
 
@@ -65,11 +65,7 @@ class VideoPredictConfig:
             divisors = [d for d in (1, 2, 4, 8) if self.size % d == 0]
             raise ConfigError(f"patch_size must divide size={self.size}; got {self.patch_size}; try one "
                               f"of {', '.join(map(str, divisors))}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
-        if self.val_fraction and not 1 <= round(self.val_fraction * self.train_clips) < self.train_clips:
-            raise ConfigError(f"val_fraction={self.val_fraction} of train_clips={self.train_clips} leaves no "
-                              f"validation or no training clip; raise train_clips or set val_fraction 0")
+        check_holdout(self, "train_clips", "clip")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be > 0; got {self.learning_rate}")
         if self.patience < 0:

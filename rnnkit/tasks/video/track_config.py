@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnkit.tasks._config import ConfigError
+from rnnkit.tasks._config import ConfigError, check_holdout
 
 __all__ = ["TEST_SEED", "TrackConfig"]
 
@@ -57,11 +57,7 @@ class TrackConfig:
             raise ConfigError(f"n_digits must be 1 or 2; got {self.n_digits}")
         if self.filters < 2:
             raise ConfigError(f"filters must be >= 2 (the first Conv2D has filters // 2); got {self.filters}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
-        if self.val_fraction and not 1 <= round(self.val_fraction * self.train_clips) < self.train_clips:
-            raise ConfigError(f"val_fraction={self.val_fraction} of train_clips={self.train_clips} leaves no "
-                              f"validation or no training clip; raise train_clips or set val_fraction 0")
+        check_holdout(self, "train_clips", "clip")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be > 0; got {self.learning_rate}")
         for name in ("patience", "reduce_lr_patience"):
