@@ -34,9 +34,9 @@ class LabConfig:
     train_sequences: int = 10000  # lab: generated training sequences (seed), validation share included
     test_sequences: int = 1000  # lab: generated test sequences (another seed)
     val_fraction: float = 0.1  # share of the training sequences for early stopping
-    epochs: int = 20  # at most; the weights kept are those of the best validation loss
+    epochs: int = 60  # at most; the weights kept are those of the best validation loss
     batch_size: int = 32
-    patience: int = 5  # epochs without a better validation loss before stopping (0: no early stopping)
+    patience: int = 30  # epochs without a better validation loss before stopping (an LSTM sits ~25 epochs on the adding plateau)
     seed: int = 0
 
     @property
