@@ -14,7 +14,6 @@ from rnnkit.training.hessian_free import (
     record_hidden, reference_path,
 )
 
-torch.set_num_threads(1)
 B, T, I, H, O = 2, 4, 2, 3, 2
 DTYPE = torch.float64
 
