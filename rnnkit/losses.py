@@ -63,18 +63,41 @@ def _reduce(values: torch.Tensor, mask: torch.Tensor | None, sample_weight: torc
         loss = sum_i w_i m_i l_i / sum_i m_i
     so weights of 2 count a sample twice and weights of 0 drop it, without renormalising the rest.
     """
-    if sample_weight is not None:
-        weight = sample_weight.to(values.dtype)
-        if weight.dim() < values.dim():  # (B,) against (B, T): one weight per sample, every step
-            weight = weight.reshape(*weight.shape, *([1] * (values.dim() - weight.dim())))
-        if weight.shape[: weight.dim()] != values.shape[: weight.dim()] and weight.numel() != 1:
-            raise ValueError(f"sample_weight has shape {tuple(sample_weight.shape)}; expected ({values.shape[0]},) "
-                             f"or {tuple(values.shape)} for outputs of shape {tuple(values.shape)} (+ features).")
-        values = values * weight
+    values = _weighted(values, sample_weight)
     if mask is None:
         return values.mean()
     mask = mask.to(values.dtype).expand_as(values)
     return (values * mask).sum() / mask.sum().clamp_min(1.0)
+
+
+def _weighted(values: torch.Tensor, sample_weight: torch.Tensor | None) -> torch.Tensor:
+    """``values * w``, a ``(B,)`` weight broadcast over the other leading axes."""
+    if sample_weight is None:
+        return values
+    weight = sample_weight.to(values.dtype)
+    if weight.dim() < values.dim():  # (B,) against (B, T): one weight per sample, every step
+        weight = weight.reshape(*weight.shape, *([1] * (values.dim() - weight.dim())))
+    if weight.shape[: weight.dim()] != values.shape[: weight.dim()] and weight.numel() != 1:
+        raise ValueError(f"sample_weight has shape {tuple(sample_weight.shape)}; expected ({values.shape[0]},) "
+                         f"or {tuple(values.shape)} for outputs of shape {tuple(values.shape)} (+ features).")
+    return values * weight
+
+
+def _per_example(values: torch.Tensor, mask: torch.Tensor | None, sample_weight: torch.Tensor | None) -> torch.Tensor:
+    """Per-example losses ``(B,)`` whose mean is :func:`_reduce` of the same arguments:
+
+        no mask:  l_b = mean_t (w l)_{b,t}                   (every row has the same count)
+        mask:     l_b = B · Σ_t w m l_{b,t} / Σ_{b',t} m_{b',t}
+    """
+    if values.dim() == 0:
+        raise ValueError("per_example: the loss gives one value for the whole batch (outputs of shape (B,)); "
+                         "give the model outputs of shape (B, 1), e.g. Dense(1).")
+    B = values.shape[0]
+    values = _weighted(values, sample_weight)
+    if mask is None:
+        return values.reshape(B, -1).mean(dim=1)
+    mask = mask.to(values.dtype).expand_as(values)
+    return B * (values * mask).reshape(B, -1).sum(dim=1) / mask.sum().clamp_min(1.0)
 
 
 class Loss:
@@ -91,6 +114,14 @@ class Loss:
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return _reduce(self.per_vector(y_true, y_pred), mask, sample_weight)
+
+    def per_example(
+        self, y_true: torch.Tensor, y_pred: torch.Tensor, *, mask: torch.Tensor | None = None,
+        sample_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``(B,)`` losses, one per example, whose mean is ``self(y_true, y_pred, mask=..., sample_weight=...)``
+        (what Hessian-free optimization needs: its preconditioner uses per-example gradients)."""
+        return _per_example(self.per_vector(y_true, y_pred), mask, sample_weight)
 
     def get_config(self) -> dict:
         return {}
@@ -243,6 +274,11 @@ class FunctionLoss(Loss):
         if sample_weight is not None:
             return _reduce(values.reshape(values.shape[0], -1).mean(dim=-1), None, sample_weight)
         return values.mean()
+
+    def per_example(self, y_true, y_pred, *, mask=None, sample_weight=None):
+        raise TypeError(f"loss {self.name!r} is a user's function, so its per-example losses are unknown (it may "
+                        "reduce over the batch); optimizer='hessian_free' needs them. Use a built-in loss, e.g. "
+                        "loss='mse', or subclass rnnkit.losses.Loss and define per_vector(y_true, y_pred).")
 
 
 class TorchLoss(FunctionLoss):

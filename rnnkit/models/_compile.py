@@ -70,6 +70,16 @@ class CompiledLoss:
         total = sum(self.weights[key] * terms[key] for key in self.keys)
         return {"loss": total, **{f"{self.output_name(k)}_loss": v.detach() for k, v in terms.items()}}
 
+    def per_example(self, y_true: Any, y_pred: Any, *, masks: dict[Any, Tensor | None],
+                    sample_weight: Tensor | None) -> Tensor:
+        """``(B,)`` per-example losses of a single-output model; their mean is ``self(...)["loss"]``."""
+        if self.keys is not None:
+            raise ValueError(f"compile: per-example losses (optimizer='hessian_free') need a model with one output; "
+                             f"this one was compiled with losses for outputs {self.keys}. Train it with another "
+                             "optimizer, e.g. optimizer='adam', or return a single output tensor.")
+        self.check_outputs(y_true, y_pred)
+        return self.losses[None].per_example(y_true, y_pred, mask=masks.get(None), sample_weight=sample_weight)
+
     @torch.no_grad()
     def update_metrics(self, y_true: Any, y_pred: Any, *, masks: dict[Any, Tensor | None],
                        sample_weight: Tensor | None) -> None:
