@@ -75,11 +75,11 @@ def _weighted(values: torch.Tensor, sample_weight: torch.Tensor | None) -> torch
     if sample_weight is None:
         return values
     weight = sample_weight.to(values.dtype)
-    if weight.dim() < values.dim():  # (B,) against (B, T): one weight per sample, every step
-        weight = weight.reshape(*weight.shape, *([1] * (values.dim() - weight.dim())))
-    if weight.shape[: weight.dim()] != values.shape[: weight.dim()] and weight.numel() != 1:
+    if weight.shape != values.shape[: weight.dim()] and weight.numel() != 1:
         raise ValueError(f"sample_weight has shape {tuple(sample_weight.shape)}; expected ({values.shape[0]},) "
                          f"or {tuple(values.shape)} for outputs of shape {tuple(values.shape)} (+ features).")
+    if weight.dim() < values.dim():  # (B,) against (B, T): one weight per sample, every step
+        weight = weight.reshape(*weight.shape, *([1] * (values.dim() - weight.dim())))
     return values * weight
 
 

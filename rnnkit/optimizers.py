@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import torch
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adamax", "HessianFreeOptimizer", "get"]
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adamax", "HessianFree", "get"]
 
 
 class Optimizer(abc.ABC):
@@ -261,16 +261,17 @@ class Adagrad(Optimizer):
         return {"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}
 
 
-class HessianFreeOptimizer(Optimizer):
+class HessianFree(Optimizer):
     """Hessian-free optimization (:class:`rnnkit.training.hessian_free.HessianFree`) as a compile optimizer.
 
-        model.compile(optimizer="hessian_free", loss="mse")          # or HessianFreeOptimizer(damping=1.0, ...)
+        model.compile(optimizer="hessian_free", loss="mse")          # or HessianFree(damping=1.0, ...)
 
     The options are those of ``HessianFreeConfig`` plus ``curvature_fraction``: the curvature (Gauss–Newton)
     products use every k-th example of each batch, k = round(1 / curvature_fraction), starting at row
     steps mod k. HF has no learning rate and clips nothing (damping and the line search size the step), so
     ``learning_rate``, ``clipnorm`` and ``clipvalue`` are refused. The update is driven by the train step
-    (``rnnkit.training.step.hessian_free_train_step``), which needs the forward and the per-example loss, so
+    (``rnnkit.training.hessian_free_step.hessian_free_train_step``: one update per ``fit`` batch, so give it
+    large batches, e.g. ``batch_size=1000``), which needs the forward and the per-example loss, so
     ``step()`` / ``zero_grad()`` raise.
     """
 
@@ -282,31 +283,31 @@ class HessianFreeOptimizer(Optimizer):
                  if v is not None]
         if given:
             raise ValueError(
-                f"HessianFreeOptimizer: {given} do not apply to Hessian-free optimization: the step comes from "
+                f"HessianFree: {given} do not apply to Hessian-free optimization: the step comes from "
                 "conjugate gradient on the damped Gauss–Newton model, its size from Levenberg–Marquardt damping and "
                 "a line search; got " + ", ".join(f"{k}={v!r}" for k, v in (("learning_rate", learning_rate),
                                                                            ("clipnorm", clipnorm),
                                                                            ("clipvalue", clipvalue)) if v is not None)
                 + ". Remove them; to take smaller steps raise the initial damping, e.g. "
-                "compile(optimizer=HessianFreeOptimizer(damping=10.0), ...)."
+                "compile(optimizer=HessianFree(damping=10.0), ...)."
             )
         from rnnkit.training.hessian_free import HessianFreeConfig
 
         super().__init__(1.0)                                 # a placeholder: HF has no learning rate
         if isinstance(curvature_fraction, bool) or not isinstance(curvature_fraction, (int, float)):
-            raise TypeError(f"HessianFreeOptimizer: curvature_fraction must be a number; got "
+            raise TypeError(f"HessianFree: curvature_fraction must be a number; got "
                             f"{type(curvature_fraction).__name__} {curvature_fraction!r}.")
         if not 0.0 < curvature_fraction <= 1.0:
-            raise ValueError(f"HessianFreeOptimizer: curvature_fraction must be in (0, 1]; got {curvature_fraction}. "
+            raise ValueError(f"HessianFree: curvature_fraction must be in (0, 1]; got {curvature_fraction}. "
                              "Pass e.g. 0.25 (a quarter of each batch) or 1.0 (all of it).")
         names = {f.name for f in fields(HessianFreeConfig)}
         unknown = sorted(set(options) - names)
         if unknown:
-            raise TypeError(f"HessianFreeOptimizer: unknown argument(s) {unknown}; expected some of "
+            raise TypeError(f"HessianFree: unknown argument(s) {unknown}; expected some of "
                             f"{sorted(names | {'curvature_fraction'})}.")
         self.curvature_fraction = float(curvature_fraction)
         self.config = HessianFreeConfig(**options)            # checks every option now, not at build
-        self.hf: Any = None                                   # the HessianFree object, made by build()
+        self.hf: Any = None                                   # rnnkit.training.hessian_free.HessianFree, made by build()
 
     @property
     def curvature_stride(self) -> int:
@@ -321,30 +322,30 @@ class HessianFreeOptimizer(Optimizer):
         return self.hf is not None
 
     def build(self, params: Iterable[torch.nn.Parameter]) -> None:
-        """Create the ``HessianFree`` optimizer over ``params`` (trainable ones only)."""
-        from rnnkit.training.hessian_free import HessianFree
+        """Create the ``rnnkit.training.hessian_free.HessianFree`` optimizer over ``params`` (trainable ones only)."""
+        from rnnkit.training.hessian_free import HessianFree as Core
 
         params = [p for p in params if p.requires_grad]
         if self.hf is not None:
             if len(params) != len(self._params) or any(a is not b for a, b in zip(params, self._params)):
-                raise ValueError("HessianFreeOptimizer is already built for another model's parameters; "
+                raise ValueError("HessianFree is already built for another model's parameters; "
                                  "create a new optimizer for each model.")
             return
         if not params:
-            raise ValueError("HessianFreeOptimizer: the model has no trainable parameters to optimize.")
+            raise ValueError("HessianFree: the model has no trainable parameters to optimize.")
         self._params = params
-        self.hf = HessianFree(params, **asdict(self.config))
+        self.hf = Core(params, **asdict(self.config))
         if self._pending_state is not None:
             state, self._pending_state = self._pending_state, None
             self.load_state_dict(state)
 
     @property
     def torch_optimizer(self) -> torch.optim.Optimizer:
-        raise TypeError("HessianFreeOptimizer has no torch.optim optimizer; its HessianFree object is .hf.")
+        raise TypeError("HessianFree has no torch.optim optimizer; its rnnkit.training.hessian_free.HessianFree is .hf.")
 
     @property
     def learning_rate(self) -> float:
-        raise TypeError("HessianFreeOptimizer has no learning rate (damping and a line search size its steps), so "
+        raise TypeError("HessianFree has no learning rate (damping and a line search size its steps), so "
                         "callbacks that read or change it (ReduceLROnPlateau, LearningRateScheduler) do not apply; "
                         "remove them, or use another optimizer.")
 
@@ -353,9 +354,9 @@ class HessianFreeOptimizer(Optimizer):
         type(self).learning_rate.fget(self)
 
     def _driven(self, what: str) -> TypeError:
-        return TypeError(f"HessianFreeOptimizer.{what}() is not available: Hessian-free optimization needs the "
+        return TypeError(f"HessianFree.{what}() is not available: Hessian-free optimization needs the "
                          "model's forward and per-example loss, so the train step drives it (fit does this; in a "
-                         "custom train_step call rnnkit.training.step.hessian_free_train_step(model, batch)).")
+                         "custom train_step call rnnkit.training.hessian_free_step.hessian_free_train_step(model, batch)).")
 
     def zero_grad(self) -> None:
         raise self._driven("zero_grad")
@@ -392,7 +393,7 @@ class HessianFreeOptimizer(Optimizer):
         entries = state.get("state") if isinstance(state, dict) else None
         entry = entries.get(0, entries.get("0")) if isinstance(entries, dict) else None
         if not isinstance(entry, dict) or "damping" not in entry or "steps" not in entry:
-            raise ValueError("HessianFreeOptimizer.load_state_dict: expected {'state': {0: {'damping': ..., "
+            raise ValueError("HessianFree.load_state_dict: expected {'state': {0: {'damping': ..., "
                              f"'steps': ...}}}}, ...}} as state_dict() gives; got {str(state)[:200]}.")
         previous = entry.get("previous")
         if isinstance(previous, torch.Tensor):
@@ -400,11 +401,11 @@ class HessianFreeOptimizer(Optimizer):
         self.hf.load_state_dict({"damping": entry["damping"], "steps": entry["steps"], "previous": previous})
 
     def __repr__(self) -> str:
-        return f"HessianFreeOptimizer(curvature_fraction={self.curvature_fraction:g}, damping={self.config.damping:g})"
+        return f"HessianFree(curvature_fraction={self.curvature_fraction:g}, damping={self.config.damping:g})"
 
 
 _BY_NAME: dict[str, type[Optimizer]] = {
-    cls.name: cls for cls in (SGD, Adam, Adamax, RMSprop, Adagrad, HessianFreeOptimizer)
+    cls.name: cls for cls in (SGD, Adam, Adamax, RMSprop, Adagrad, HessianFree)
 }
 
 

@@ -105,13 +105,13 @@ def train_lab(config: LabConfig, args: argparse.Namespace, folder: Path) -> None
 
 def evaluate_lab(run: Any, args: argparse.Namespace) -> int:
     """`rnnkit evaluate RUN` of a lab run: its test sequences again (regenerated from its config)."""
-    from rnnkit.tasks.lab.pipeline import load_problem, score
+    from rnnkit.tasks.lab.pipeline import load_problem, probabilities, score
 
     if getattr(args, "data", None) not in (None, run.config.problem):
         raise DataError(f"--data {args.data!r}: a lab run is scored on its own generated test sequences "
                         f"({run.config.problem}); drop --data")
     _, test = load_problem(run.config)
-    value = score(test, run.model().predict(test.x, batch_size=256))
+    value = score(test, probabilities(test, run.model().predict(test.x, batch_size=256)))
     print(f"{run.path}: {run.config.problem}, T = {test.x.shape[1]}, {len(test.x)} test sequences: {test.metric} "
           f"{value:.5g} (trivial baseline {test.baseline:.5g}; solved below/above {test.threshold:.3g}: "
           f"{bool(test.solved(value))})")

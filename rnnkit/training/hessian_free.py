@@ -41,7 +41,9 @@ over time steps and units, enters the quadratic model through its Gauss–Newton
   (1 − h² floored at the dtype's epsilon; where it is that small, J_h v carries the same factor).
 
 Preconditioner (Martens 2010 §4.7): M = (diag((1/B) Σ_b ∇ℓ_b ⊙ ∇ℓ_b) + λ)^α, α = 0.75, from per-example
-gradients of the gradient batch (one batched backward, ``is_grads_batched``). Martens sums the squared
+gradients of the preconditioner batch (one batched backward, ``is_grads_batched``, whose cost grows as its size
+squared: a few dozen examples estimate the diagonal, where per-example gradients of the whole gradient batch
+would cost B backward passes; the curvature batch by default). Martens sums the squared
 gradients of a summed objective; with L a mean, the (1/B)-scaled sum is on the scale of G and λ.
 
 Departures from the papers, on purpose: ρ uses the damped model q (the one CG minimised, whose value CG
@@ -484,26 +486,29 @@ class HessianFree:
         self.steps = 0
 
     # -- pieces, public for tests and for custom loops ------------------------------------------------------
-    def gradient(self, forward: Forward, loss_fn: LossFn, batch: Any) -> tuple[float, Tensor, Tensor | None]:
-        """L(θ), g = ∇L(θ) and, with the preconditioner on, (1/B) Σ_b ∇ℓ_b ⊙ ∇ℓ_b, on ``batch``."""
+    def gradient(self, forward: Forward, loss_fn: LossFn, batch: Any) -> tuple[float, Tensor]:
+        """L(θ) and g = ∇L(θ) on ``batch`` (one backward pass)."""
+        owner = "HessianFree"
+        z, _ = _call_forward(owner, forward, batch)
+        loss = _mean_loss(owner, loss_fn(z, batch))
+        grads = torch.autograd.grad(loss, self.params, allow_unused=True)
+        return float(loss.detach()), _flat(grads, self.params)
+
+    def fisher_diagonal(self, forward: Forward, loss_fn: LossFn, batch: Any) -> Tensor:
+        """(1/B) Σ_b ∇ℓ_b ⊙ ∇ℓ_b over the B examples of ``batch``, from one batched backward (``is_grads_batched``
+        with the B×B identity as cotangents): its cost and memory grow as B², so give a small batch (the train
+        step of ``compile(optimizer="hessian_free")`` passes at most 32 rows)."""
         owner = "HessianFree"
         z, _ = _call_forward(owner, forward, batch)
         losses = loss_fn(z, batch)
-        loss = _mean_loss(owner, losses)
-        want_fisher = self.config.preconditioner
-        if want_fisher and losses.dim() != 1:
+        _mean_loss(owner, losses)
+        if losses.dim() != 1:
             raise ValueError(f"{owner}: the preconditioner needs per-example losses: loss_fn(z, batch) must return "
                              "shape (B,), not their mean; or pass preconditioner=False.")
-        grads = torch.autograd.grad(loss, self.params, retain_graph=want_fisher, allow_unused=True)
-        g = _flat(grads, self.params)
-        fisher = None
-        if want_fisher:
-            B = losses.shape[0]
-            eye = torch.eye(B, dtype=losses.dtype, device=losses.device)
-            per_example = torch.autograd.grad(losses, self.params, eye, is_grads_batched=True, allow_unused=True)
-            squares = [None if t is None else (t * t).sum(0) / B for t in per_example]   # (1/B) Σ_b ∇ℓ_b²
-            fisher = _flat(squares, self.params)
-        return float(loss.detach()), g, fisher
+        B = losses.shape[0]
+        eye = torch.eye(B, dtype=losses.dtype, device=losses.device)
+        per_example = torch.autograd.grad(losses, self.params, eye, is_grads_batched=True, allow_unused=True)
+        return _flat([None if t is None else (t * t).sum(0) / B for t in per_example], self.params)
 
     @torch.no_grad()
     def objective(self, forward: Forward, loss_fn: LossFn, batch: Any, theta: Tensor) -> float:
@@ -513,15 +518,23 @@ class HessianFree:
         return float(_mean_loss("HessianFree", loss_fn(z, batch)))
 
     # -- one step ----------------------------------------------------------------------------------------
-    def step(self, forward: Forward, loss_fn: LossFn, grad_batch: Any, curvature_batch: Any = None) -> dict[str, float]:
-        """One HF update; ``curvature_batch`` defaults to ``grad_batch``."""
+    def step(self, forward: Forward, loss_fn: LossFn, grad_batch: Any, curvature_batch: Any = None,
+             preconditioner_batch: Any = None, *, curvature_forward: Forward | None = None) -> dict[str, float]:
+        """One HF update; ``curvature_batch`` defaults to ``grad_batch``, ``preconditioner_batch`` (the examples
+        whose squared gradients make the preconditioner, cost quadratic in their number) to ``curvature_batch``.
+        ``curvature_forward`` (default ``forward``) runs the curvature products and the preconditioner and must be
+        twice differentiable; ``forward`` then only needs an exact first backward (the gradient) and no-grad calls
+        (the objective), so it may run fused kernels, and its hidden states are not used."""
         cfg = self.config
+        exact = forward if curvature_forward is None else curvature_forward
         curvature_batch = grad_batch if curvature_batch is None else curvature_batch
+        preconditioner_batch = curvature_batch if preconditioner_batch is None else preconditioner_batch
         theta = _flat([p.detach() for p in self.params], self.params).clone()
-        loss, g, fisher = self.gradient(forward, loss_fn, grad_batch)
+        loss, g = self.gradient(forward, loss_fn, grad_batch)
         if not (math.isfinite(loss) and bool(torch.isfinite(g).all())):
             raise Diverged(f"the loss became {loss}" if not math.isfinite(loss) else "the gradient became non-finite")
-        curvature = Curvature(self.params, forward, loss_fn, curvature_batch, structural=cfg.structural_damping > 0,
+        fisher = self.fisher_diagonal(exact, loss_fn, preconditioner_batch) if cfg.preconditioner else None
+        curvature = Curvature(self.params, exact, loss_fn, curvature_batch, structural=cfg.structural_damping > 0,
                               hidden_distance=cfg.hidden_distance)
         if cfg.check_exactness and self.steps == 0:
             check_adjoint(curvature)

@@ -65,6 +65,10 @@ def optimize(model: Any, loss: Tensor, *, snapshot: WeightSnapshot | None = None
 
 
 def default_train_step(model: Any, batch: Batch) -> dict[str, Tensor]:
+    if getattr(model.optimizer, "name", None) == "hessian_free":     # needs the forward, not just the loss
+        from rnnkit.training.hessian_free_step import hessian_free_train_step
+
+        return hessian_free_train_step(model, batch)
     model.train()
     y_pred, lengths = model.forward_with_lengths(batch.x, lengths=batch.lengths)
     masks = output_masks(y_pred, lengths)

@@ -62,6 +62,21 @@ def test_each_cell_trains_and_measures_its_gradient_curve(model, tmp_path):
     assert run.task == "lab" and run.config == config
 
 
+@pytest.mark.parametrize("problem", ["adding", "temporal_order_2"])
+def test_hessian_free_trains_the_tanh_rnn_with_structural_damping(problem):
+    config = dataclasses.replace(TINY, problem=problem, model="rnn", optimizer="hessian_free", train_sequences=80,
+                                 batch_size=None, epochs=3)
+    assert config.batch == 1000 and dataclasses.replace(config, optimizer="adam").batch == 32
+    result = run_lab(config)
+    optimizer = result.model.optimizer
+    assert optimizer.name == "hessian_free" and optimizer.config.structural_damping == pytest.approx(1 / 30)
+    assert optimizer.config.hidden_distance == "tanh_matching"
+    assert optimizer.hf.steps == 3                                     # one update per epoch: 72 < 1000 sequences
+    losses = result.history["loss"]
+    assert np.isfinite(losses).all() and min(losses[1:]) < losses[0]
+    assert np.isfinite(result.metrics["test"]["score"])
+
+
 def test_the_tanh_rnns_gradient_vanishes_where_the_irnns_does_not():
     # both start with W_hh of spectral radius 1 (orthogonal; identity), but tanh'(a) < 1 shrinks every step of
     # the tanh RNN's backward pass, while the IRNN's ReLU passes active units' gradients through unchanged
@@ -79,6 +94,8 @@ def test_the_tanh_rnns_gradient_vanishes_where_the_irnns_does_not():
     (dict(units=0), "units must be >= 1"),
     (dict(chrono=True, model="rnn"), "chrono initialises the gate biases"),
     (dict(clipnorm=-1.0), "clipnorm must be >= 0"),
+    (dict(structural_damping=-0.1), "structural_damping must be >= 0"),
+    (dict(batch_size=0), "batch_size must be >= 1"),
     (dict(train_sequences=3, val_fraction=0.1), "leaves no validation"),
 ])
 def test_config_errors_name_the_option(change, needle):

@@ -171,7 +171,8 @@ def test_cg_restarts_from_zero_when_warm_start_is_worse():
 def test_cg_on_the_damped_curvature_of_a_model_decreases_q(hidden_distance):
     model, batch, loss_fn = _problem(2, "cross_entropy")
     hf = HessianFree(model.parameters(), damping=0.5, structural_damping=0.1)
-    _, g, fisher = hf.gradient(model, loss_fn, batch)
+    _, g = hf.gradient(model, loss_fn, batch)
+    fisher = hf.fisher_diagonal(model, loss_fn, batch)
     curvature = Curvature(hf.params, model, loss_fn, batch, structural=True, hidden_distance=hidden_distance)
     for M in (None, (fisher + 0.5) ** 0.75):
         result = conjugate_gradient(lambda v: curvature.damped(v, 0.5, 0.1), g, preconditioner=M,
@@ -182,7 +183,8 @@ def test_cg_on_the_damped_curvature_of_a_model_decreases_q(hidden_distance):
 def test_preconditioner_diagonal_is_mean_of_squared_per_example_gradients():
     model, batch, loss_fn = _problem(3, "mse")
     hf = HessianFree(model.parameters())
-    _, g, fisher = hf.gradient(model, loss_fn, batch)
+    _, g = hf.gradient(model, loss_fn, batch)
+    fisher = hf.fisher_diagonal(model, loss_fn, batch)
     rows = []
     for b in range(B):
         one = (batch[0][b:b + 1], batch[1][b:b + 1])

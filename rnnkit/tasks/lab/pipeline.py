@@ -9,8 +9,15 @@ The model, over x (B, T, I) (legend: B sequences, T steps, I inputs, H = `units`
 
     regression (adding, multiplication):      recurrent(H) -> its last h_T -> Dense(1)                  MSE
     classification (temporal order, xor,
-                    pixel digits):            recurrent(H) -> h_T -> Dense(K, softmax)                  cross-entropy
-    sequence (copy):                          recurrent(H), every h_t -> Dense(K, softmax) per step      cross-entropy
+                    pixel digits):            recurrent(H) -> h_T -> Dense(K) logits                    cross-entropy
+    sequence (copy):                          recurrent(H), every h_t -> Dense(K) logits per step        cross-entropy
+
+Classifiers output logits and train on cross-entropy from logits (softmax inside the loss: the matching loss
+whose Gauss–Newton matrix Hessian-free optimization wants, and stabler than log of a clipped softmax);
+`probabilities` turns predictions into class probabilities for scoring. `optimizer="hessian_free"` trains
+with `rnnkit.optimizers.HessianFree`: one update per batch of 1000, a quarter of it for the
+curvature, structural damping μ = `structural_damping` on the recurrent layer's outputs (D the tanh matching
+loss for the tanh RNN, as in Martens & Sutskever 2011; squared distance for the others).
 
 The gradient curves are ‖∂L/∂h_t‖ for t = 1..T (`rnnkit.diagnostics.hidden_gradient_norms`, rnnkit's own
 backward through time) on the first 256 test sequences, at initialisation and with the kept weights: a
@@ -31,7 +38,8 @@ from rnnkit.tasks import _model
 from rnnkit.tasks._config import ConfigError
 from rnnkit.tasks.lab.config import LabConfig
 
-__all__ = ["LabResult", "TEST_SEED", "build_lab_model", "load_problem", "run_lab", "save_lab_run", "score"]
+__all__ = ["LabResult", "TEST_SEED", "build_lab_model", "load_problem", "probabilities", "run_lab", "save_lab_run",
+           "score"]
 
 TASK = "lab"
 #: the test sequences of every run come from this seed (the training ones from the run's seed), so runs of
@@ -87,9 +95,9 @@ def build_lab_model(config: LabConfig, task: Any) -> Any:
     from rnnkit.models import Sequential
 
     if task.kind == "sequence":
-        layers = [_recurrent(config, return_sequences=True), TimeDistributed(Dense(task.n_classes, activation="softmax"))]
+        layers = [_recurrent(config, return_sequences=True), TimeDistributed(Dense(task.n_classes))]
     elif task.kind == "classification":
-        layers = [_recurrent(config, return_sequences=False), Dense(task.n_classes, activation="softmax")]
+        layers = [_recurrent(config, return_sequences=False), Dense(task.n_classes)]
     else:
         layers = [_recurrent(config, return_sequences=False), Dense(1)]
     model = Sequential(layers, name=f"{config.model}_{config.problem}")
@@ -99,6 +107,15 @@ def build_lab_model(config: LabConfig, task: Any) -> Any:
 
 def _targets(task: Any) -> np.ndarray:
     return task.y[:, None].astype(np.float32) if task.kind == "regression" else task.y
+
+
+def probabilities(task: Any, outputs: np.ndarray) -> np.ndarray:
+    """What `score` takes: regression outputs as they are, logits (N, K) or (N, T, K) through a softmax."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if task.kind == "regression":
+        return outputs
+    shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def score(task: Any, predictions: np.ndarray) -> float:
@@ -120,8 +137,22 @@ def _gradient_norms(model: Any, task: Any) -> dict[str, np.ndarray]:
     return {key: np.asarray(value) for key, value in hidden_gradient_norms(model, x, y).items()}
 
 
-def _loss(task: Any) -> str:
-    return "mse" if task.kind == "regression" else "sparse_categorical_crossentropy"
+def _loss(task: Any) -> Any:
+    from rnnkit.losses import SparseCategoricalCrossentropy
+
+    return "mse" if task.kind == "regression" else SparseCategoricalCrossentropy(from_logits=True)
+
+
+def _optimizer(config: LabConfig) -> dict[str, Any]:
+    """compile's optimizer arguments."""
+    if config.optimizer != "hessian_free":
+        return {"optimizer": config.optimizer, "learning_rate": config.learning_rate,
+                "clipnorm": config.clipnorm or None}
+    from rnnkit.optimizers import HessianFree
+
+    distance = "tanh_matching" if config.model == "rnn" else "squared"
+    return {"optimizer": HessianFree(structural_damping=config.structural_damping,
+                                              hidden_distance=distance)}
 
 
 def run_lab(config: LabConfig, *, verbose: int = 0, backup_dir: str | Path | None = None) -> LabResult:
@@ -135,8 +166,7 @@ def run_lab(config: LabConfig, *, verbose: int = 0, backup_dir: str | Path | Non
     train, test = load_problem(config)
     rnnkit.set_seed(config.seed)
     model = build_lab_model(config, train)
-    model.compile(optimizer=config.optimizer, loss=_loss(train), learning_rate=config.learning_rate,
-                  clipnorm=config.clipnorm or None)
+    model.compile(loss=_loss(train), **_optimizer(config))
     initial = _gradient_norms(model, test)
     n_val = round(config.val_fraction * len(train.x))
     x, y = train.x, _targets(train)
@@ -147,12 +177,12 @@ def run_lab(config: LabConfig, *, verbose: int = 0, backup_dir: str | Path | Non
     if backup_dir is not None:
         callbacks.append(BackupAndRestore(backup_dir, delete_checkpoint=False))
     start = time.perf_counter()
-    history = model.fit(x[:len(x) - n_val], y[:len(x) - n_val], epochs=config.epochs, batch_size=config.batch_size,
+    history = model.fit(x[:len(x) - n_val], y[:len(x) - n_val], epochs=config.epoch_count, batch_size=config.batch,
                         shuffle=True, seed=config.seed, validation_data=validation, callbacks=callbacks,
                         verbose=verbose).history
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in values] for k, values in history.items()}
-    value = score(test, model.predict(test.x, batch_size=256))
+    value = score(test, probabilities(test, model.predict(test.x, batch_size=256)))
     trained = _gradient_norms(model, test)
     test_report = {"score": value, "metric": test.metric, "baseline": float(test.baseline),
                    "baseline_method": test.baseline_method, "threshold": float(test.threshold),
