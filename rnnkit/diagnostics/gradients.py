@@ -16,8 +16,8 @@ Padded steps hold the state and carry its gradient; ``hidden_gradients`` sets dh
 
 While recording, every recurrent layer runs the Python kernels (not the compiled ones, nor torch.nn's for
 backend "native", nor the reference loop), whatever its ``backend``: same math, and these numbers are the
-ones that BPTT computes. The layer-normalised and convolutional kernels do not record yet; a model using
-them raises a ValueError naming the layer.
+ones that BPTT computes. The layer-normalised kernels record too; the convolutional ones do not yet, and a
+model using them raises a ValueError naming the layer.
 
 Keys: ``"l0"``, ``"l0_reverse"``, ``"l1"``... for a bare layer (the suffixes of its parameter names), and
 ``"<module name>:l0"`` inside a model (the name from ``named_modules``, without a Keras layer's ``.core``).
@@ -168,8 +168,8 @@ class GradientRecording:
             if not records:
                 raise ValueError(
                     f"diagnostics: {owner} ({name or 'the layer'}) ran, but its kernel does not record dh_t: "
-                    "recording covers rnnkit.nn.RNN, LSTM and GRU (Elman, LSTM and GRU kernels); the layer-norm "
-                    "and convolutional kernels do not report it yet."
+                    "recording covers rnnkit.nn.RNN, LSTM, GRU, LayerNormLSTM and LayerNormGRU; the "
+                    "convolutional kernels do not report it yet."
                 )
             L, D = layer.num_layers, layer.num_directions
             if len(records) == L * D:

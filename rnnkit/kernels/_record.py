@@ -1,6 +1,6 @@
 r"""Recording the gradient that reaches each hidden state, dh_t = ∂L/∂h_t, from the Python kernels' BPTT.
 
-Each backward step of the Elman, LSTM and GRU kernels computes
+Each backward step of the Elman, LSTM and GRU kernels (and their layer-normalised forms) computes
 
     dh_t = dh + m_t dy_t        (``_sequence.output_gradient``: from step t+1 and from the output y_t)
 
@@ -15,8 +15,7 @@ the time axis of the kernel's own input (t = 0..T-1 in forward time order, also 
     >>> recorder.records[0].dh          # (T, B, H)
 
 Without a recorder the cost is one lookup per kernel forward and one ``is None`` test per backward step.
-The compiled kernels (``rnnkit.kernels.compiled``) and the layer-normalised and convolutional kernels do
-not record; ``rnnkit.nn`` layers therefore run the Python kernels while a recorder is active (see
+The compiled kernels (``rnnkit.kernels.compiled``) and the convolutional kernels do not record; ``rnnkit.nn`` layers therefore run the Python kernels while a recorder is active (see
 ``RecurrentLayer._run`` and ``python_kernels``), so the numbers come from this BPTT.
 
 Padded steps (length mask m_t = 0): the kernel holds the state, h_t = h_{t-1}, and y_t = 0, so dh_t is

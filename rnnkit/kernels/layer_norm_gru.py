@@ -29,6 +29,7 @@ from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._gates import gru_gate_gradients
 from rnnkit.kernels._layer_norm import layer_norm_backward, layer_norm_forward
+from rnnkit.kernels._record import open_record, record_buffer
 from rnnkit.kernels._sequence import (
     advance,
     input_projection,
@@ -79,6 +80,7 @@ class LayerNormGRUSequence(torch.autograd.Function):
         ctx.save_for_backward(x, W_ih, W_hh, gamma_ih, gamma_hh, gates, P_hat, P_rstd, Q_hat, Q_rstd,
                               R_n_all, h_prev_all, mask, d, u)
         ctx.reverse = reverse
+        ctx.record = open_record(mask, reverse)           # None unless dh_t is being recorded
         ctx.has_bias = b_ih is not None
         return y, h
 
@@ -92,10 +94,13 @@ class LayerNormGRUSequence(torch.autograd.Function):
         dA = x.new_empty(T, B, 3 * H)
         dR = x.new_empty(T, B, 3 * H)
         dQ = x.new_empty(T, B, 3 * H)
+        seen = record_buffer(ctx.record, dh_n, T)                  # (T, B, H) or None: dh_t, see _record
         dh = dh_n
         for t in time_steps(T, not ctx.reverse):
             r, z, n = gates[t].chunk(3, dim=1)
             dh_t = output_gradient(dh, dy, t, mask)
+            if seen is not None:
+                seen[t] = dh_t
             dh_cell, dh_carry = split_update(dh_t, None if u is None else u[t])
             gru_gate_gradients(dA[t], dR[t], dh_cell, r, z, n, h_prev_all[t], R_n_all[t])
             dQ[t] = layer_norm_backward(dR[t], Q_hat[t], Q_rstd[t], gamma_hh)

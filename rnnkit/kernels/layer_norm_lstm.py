@@ -34,6 +34,7 @@ from torch.autograd.function import once_differentiable
 
 from rnnkit.kernels._gates import lstm_gate_gradients
 from rnnkit.kernels._layer_norm import layer_norm_backward, layer_norm_forward
+from rnnkit.kernels._record import open_record, record_buffer
 from rnnkit.kernels._sequence import (
     advance,
     input_projection,
@@ -89,6 +90,7 @@ class LayerNormLSTMSequence(torch.autograd.Function):
         ctx.save_for_backward(x, W_ih, W_hh, gamma_ih, gamma_hh, gamma_c, gates, P_hat, P_rstd, Q_hat, Q_rstd,
                               n_hat, n_rstd, tanh_n, h_prev_all, c_prev_all, mask, d, u_h, u_c)
         ctx.reverse = reverse
+        ctx.record = open_record(mask, reverse)           # None unless dh_t is being recorded
         ctx.has_bias = b_ih is not None
         return y, h, c
 
@@ -103,10 +105,13 @@ class LayerNormLSTMSequence(torch.autograd.Function):
         dQ = x.new_empty(T, B, 4 * H)
         dn_all = x.new_empty(T, B, H)
         dh, dc = dh_n, dc_n
+        seen = record_buffer(ctx.record, dh_n, T)                  # (T, B, H) or None: dh_t, see _record
         for t in time_steps(T, not ctx.reverse):
             i, f, g, o = gates[t].chunk(4, dim=1)
             tn = tanh_n[t]
             dh_t = output_gradient(dh, dy, t, mask)
+            if seen is not None:
+                seen[t] = dh_t
             dh_cell, dh_carry = split_update(dh_t, None if u_h is None else u_h[t])
             dc_cell, dc_carry = split_update(dc, None if u_c is None else u_c[t])
             do = dh_cell * tn
