@@ -42,6 +42,12 @@ def _comment(cls: type, name: str) -> str:
     return ""
 
 
+def _default_text(cls: type, name: str, default: Any) -> str:
+    """A field's default as help shows it: the config's ``HELP_DEFAULTS[name]`` where a None default is
+    resolved later (e.g. per optimizer), else its repr."""
+    return getattr(cls, "HELP_DEFAULTS", {}).get(name, repr(default))
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     """One --option per config field of any task; help shows each task's default."""
     per_task = fields_by_task()
@@ -53,7 +59,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         cls = TASKS[next(iter(owners))]
         annotation = typing.get_type_hints(cls)[name]
         base, _ = field_base_type(annotation)
-        defaults = "; ".join(f"{task}: {f.default!r}" for task, f in owners.items())
+        defaults = "; ".join(f"{task}: {_default_text(TASKS[task], name, f.default)}" for task, f in owners.items())
         only = "" if len(owners) == len(TASKS) else f" [{'/'.join(owners)} only]"
         help_text = f"{_comment(cls, name)}{only} (default {defaults})".replace("%", "%%")  # argparse formats help
         flag = "--" + name.replace("_", "-")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rnnkit.tasks._config import ConfigError, check_holdout
 
@@ -22,6 +22,8 @@ class LabConfig:
     (Le et al. 2015); lstm (forget bias 1) and gru; `chrono` sets the chrono initialisation of the gated cells
     (Tallec & Ollivier 2018) with T_max = the sequence length.
     """
+
+    HELP_DEFAULTS: ClassVar[dict[str, str]] = {"epochs": "60, hessian_free 10", "batch_size": "32, hessian_free 1000"}
 
     problem: str = "adding"  # lab: a long-range problem (`rnnkit lab --list`)
     length: int = 100  # lab: steps a sequence (copy: the delay; pixel digits: always 64)
