@@ -247,6 +247,8 @@ CASES = [
      "a lab run is scored on its own generated test sequences"),
     ("tracking frames too small", lambda f, t: ["train", "--task", "track", "--size", "16"], "size must be in 24..256"),
     ("tracking one frame", lambda f, t: ["train", "--task", "track", "--frames", "1"], "frames must be in 2..1000"),
+    ("negative reduce-lr patience", lambda f, t: ["train", "--task", "track", "--reduce-lr-patience", "-1"],
+     "reduce_lr_patience must be >= 0"),
     ("track predict without --clip", lambda f, t: ["predict", str(f["track_run"])], "give the clip to track with"),
     ("track predict on --data", lambda f, t: ["predict", str(f["track_run"]), "--data", "moving_digits"],
      "a track run boxes clips given with --clip"),
