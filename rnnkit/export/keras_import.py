@@ -68,7 +68,10 @@ def load_keras(path: str | os.PathLike[str]) -> Sequential:
     model = Sequential([_layer(spec) for spec in keras_layers], name=model_name)
     model.build(input_shape)
 
-    import h5py  # only needed here; an optional dependency of rnnkit
+    try:
+        import h5py  # only needed here: an optional dependency of rnnkit
+    except ImportError:
+        raise ImportError("load_keras needs h5py to read model.weights.h5; install it with pip install h5py.") from None
 
     with h5py.File(io.BytesIO(weights), "r") as h5:
         reader = WeightReader(h5, f"{source}:model.weights.h5")
@@ -177,8 +180,11 @@ def _layer(spec: dict[str, Any]) -> L.Layer:
     if kind in ("MaxPooling1D", "AveragePooling1D"):
         cls = L.MaxPooling1D if kind == "MaxPooling1D" else L.AveragePooling1D
         return cls(c.get("pool_size", 2), c.get("strides"), c.get("padding", "valid"), name=name)
-    cls = L.GlobalMaxPooling1D if kind == "GlobalMaxPooling1D" else L.GlobalAveragePooling1D
-    return cls(keepdims=c.get("keepdims", False), name=name)
+    if kind in ("GlobalMaxPooling1D", "GlobalAveragePooling1D"):
+        cls = L.GlobalMaxPooling1D if kind == "GlobalMaxPooling1D" else L.GlobalAveragePooling1D
+        return cls(keepdims=c.get("keepdims", False), name=name)
+    raise ValueError(f"load_keras: {_owner(spec)}: an InputLayer (or a layer of this kind) may only come first in a "
+                     "Sequential model; rebuild the model with one keras.Input at the start.")
 
 
 def _recurrent(spec: dict[str, Any], name: str | None) -> RecurrentLayer:
