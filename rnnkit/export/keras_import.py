@@ -155,6 +155,16 @@ def _check_common(spec: dict[str, Any]) -> None:
 
 def _layer(spec: dict[str, Any]) -> L.Layer:
     """The rnnkit layer for one Keras layer spec (unbuilt; the model builds it)."""
+    try:
+        return _make_layer(spec)
+    except KeyError as error:
+        raise ValueError(f"load_keras: {_owner(spec)}: the layer's config has no {error}; expected a config written by "
+                         "Keras 3's model.save('model.keras').") from None
+    except TypeError as error:  # a value of the wrong type, refused by the rnnkit layer
+        raise ValueError(f"load_keras: {_owner(spec)}: {error}") from None
+
+
+def _make_layer(spec: dict[str, Any]) -> L.Layer:
     _check_common(spec)
     kind, c = spec["class_name"], spec["config"]
     name = c.get("name") if isinstance(c.get("name"), str) and c.get("name") else None

@@ -133,6 +133,12 @@ def test_input_layer_after_the_first_layer(tmp_path):
         load_keras(path)
 
 
+def test_missing_config_key(tmp_path):
+    path = _edited(tmp_path, "lstm_dense", lambda c: _layer(c, "Dense").pop("units"))
+    with pytest.raises(ValueError, match=r"Dense 'dense\w*': the layer's config has no 'units'"):
+        load_keras(path)
+
+
 def test_bidirectional_merge_mode_none(tmp_path):
     path = _edited(tmp_path, "bidirectional_merges", lambda c: _layer(c, "Bidirectional").update(merge_mode=None))
     with pytest.raises(ValueError, match=r"merge_mode must be one of \['concat', 'sum', 'mul', 'ave'\].*got None"):
