@@ -9,6 +9,7 @@ from rnnkit import callbacks, layers, losses, metrics, models, optimizers, savin
 from rnnkit._seed import set_seed  # noqa: E402
 from rnnkit.models import Model, Sequential  # noqa: E402
 from rnnkit.saving import load_model, register_serializable  # noqa: E402
+from rnnkit.export import load_keras  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,5 @@ __all__ = [
     "saving",
     "set_seed",
     "load_model",
+    "load_keras",
 ]
