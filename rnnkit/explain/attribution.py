@@ -231,8 +231,8 @@ def lag_importance(model: nn.Module, x: Any, *, baseline: Any = None, steps: int
     """Mean |IG| per lag k (time step L_b - 1 - k, counted from each sequence's last real step; NaN where no
     sequence is that long) and per feature (over real steps), for forecasting-style inputs x (B, T, I)."""
     owner = "lag_importance"
-    if isinstance(x, (Tensor, np.ndarray)) and not (x.dtype.is_floating_point if isinstance(x, Tensor)
-                                                   else np.issubdtype(x.dtype, np.floating)):
+    floating = x.is_floating_point() if isinstance(x, Tensor) else np.issubdtype(np.asarray(x).dtype, np.floating)
+    if not floating:
         raise TypeError(f"lag_importance: x must be float features (B, T, I); got dtype {x.dtype}. For token ids "
                         "use integrated_gradients, which scores each token.")
     attribution = np.abs(integrated_gradients(model, x, baseline=baseline, steps=steps, target=target,

@@ -117,7 +117,8 @@ def _replay_direction(layer: RecurrentLayer, x: Tensor, state: tuple[Tensor, ...
         with _ActivationRecorder() as recorder:
             candidate = layer._step(x_t, s_prev, w, recurrent_mask=noise.recurrent_mask)
         gate_values[t] = recorder.outputs[:len(gates)]           # the cell's first σ/tanh calls: its gates
-        state_before[t], _ = s_prev, seen.append(t)
+        state_before[t] = s_prev
+        seen.append(t)
         return candidate
 
     y, final = run_steps(step, x, state, weights, mask, reverse, zoneout=noise.zoneout)
@@ -188,9 +189,11 @@ def gate_activations(model_or_layer: nn.Module, x: Any, *, lengths: Any = None) 
                          "RNN / LSTM / GRU / LayerNormLSTM / LayerNormGRU, or a Keras-style SimpleRNN / LSTM / GRU "
                          "inside the model); got none. Pass a model that contains one.")
     bare = isinstance(model_or_layer, RecurrentLayer)
-    if bare:
-        if isinstance(x, np.ndarray):
-            x = torch.from_numpy(x)
+    if bare:                                                     # the layer checks rank, size and dtype itself
+        x = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+        if isinstance(x, Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{owner}: x holds NaN or inf values; got {int((~torch.isfinite(x)).sum())} of them. "
+                             "Clean or impute the input first (e.g. torch.nan_to_num(x)).")
     else:
         x = check_input(owner, x, model_or_layer)
     calls: list[tuple[str, RecurrentLayer, tuple, dict]] = []
