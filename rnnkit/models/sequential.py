@@ -146,8 +146,8 @@ class Sequential(Model):
         """Output and the lengths that still apply to it (for a sequence output of a padded batch)."""
         if not self.layers:
             raise ValueError("Sequential: the model has no layers; add some with add() or Sequential([...]).")
-        if isinstance(x, Tensor) and x.is_floating_point() and x.dtype != torch.float32 and not self.expects_ids():
-            x = x.float()
+        if isinstance(x, Tensor) and x.is_floating_point() and not self.expects_ids():
+            x = x.to(self.float_dtype())       # float32, or float64 for a model converted with .double()
         for layer in self.layers:
             x, lengths = layer.propagate(x, lengths)
         return x, lengths
