@@ -103,16 +103,9 @@ def build_parser() -> Parser:
 
     add_lab_parser(sub, common)
 
-    from rnnkit.cli import text_commands
+    from rnnkit.cli.explain_commands import add_explain_parser
 
-    explain = sub.add_parser("explain", parents=[common], help="show which tokens decided a text's class (HTML + PNG)",
-                             description="Classify one text with a text run's model and weigh each token by gradient "
-                             "x input toward the predicted class; writes an HTML page and a PNG.")
-    explain.add_argument("run", help="a run folder written by `rnnkit train --task text` or `rnnkit demo text`")
-    explain.add_argument("--text", required=True, help="the raw text to classify and explain")
-    explain.add_argument("--output", "-o", default=None, metavar="STEM",
-                         help="write STEM.html and STEM.png (default: RUN/explain)")
-    explain.set_defaults(handler=text_commands.explain)
+    add_explain_parser(sub, common)
 
     datasets = sub.add_parser("datasets", parents=[common], help="list bundled datasets and where they come from",
                               description="List the bundled real datasets, whether they load here, and what to install; "

@@ -24,7 +24,7 @@ from rnnkit.tasks.plots import plot_history
 from rnnkit.tasks.runs import RunFolder, finish_run, start_run
 from rnnkit.tasks.scaling import Standardizer
 
-__all__ = ["evaluate_classify_run", "predict_classify_run", "save_classify_run"]
+__all__ = ["evaluate_classify_run", "explain_inputs", "predict_classify_run", "save_classify_run"]
 
 
 def _predictions_frame(data: SequenceData, predicted: np.ndarray, probabilities: np.ndarray | None,
@@ -88,6 +88,19 @@ def evaluate_classify_run(run: RunFolder, *, data: str | None = None) -> tuple[d
     predicted, probabilities = predict_classes(run.model(), scale_sequences(scaler, sequences.test_sequences))
     report = classification_report(sequences.test_labels, predicted, sequences.class_names)
     return report, _predictions_frame(sequences, predicted, probabilities, sequences.test_labels)
+
+
+def explain_inputs(run: RunFolder, *, data: str | None = None, count: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` test sequences of the run's data (or of `data`), scaled as the model reads them and
+    zero-padded: x (B, T, C) float32 and lengths (B,) int64, for `rnnkit explain`."""
+    sequences = _data_for_run(run, data, labels_required=False)
+    scaler = Standardizer.from_dict(run.state["scaler"])
+    chosen = scale_sequences(scaler, sequences.test_sequences[:count])
+    lengths = np.array([len(s) for s in chosen], dtype=np.int64)
+    x = np.zeros((len(chosen), int(lengths.max()), chosen[0].shape[1]), dtype=np.float32)
+    for b, s in enumerate(chosen):
+        x[b, :len(s)] = s
+    return x, lengths
 
 
 def predict_classify_run(run: RunFolder, *, data: str | None = None) -> pd.DataFrame:
