@@ -32,10 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from torch.overrides import TorchFunctionMode
 
-from rnnkit._checks import check_lengths
 from rnnkit.cells.loop import run_steps
 from rnnkit.diagnostics.gradients import recurrent_layers
 from rnnkit.layers import Embedding
@@ -136,22 +134,9 @@ def _replay_direction(layer: RecurrentLayer, x: Tensor, state: tuple[Tensor, ...
 
 def _replay_call(layer: RecurrentLayer, args: tuple, kwargs: dict) -> dict[str, dict[str, np.ndarray]]:
     """Replay one call ``layer(input, hx, lengths=...)``; returns ``{"l0": {...}, ...}`` (B, T, H) arrays."""
-    owner = type(layer).__name__
     input = args[0] if args else kwargs["input"]
     hx = args[1] if len(args) > 1 else kwargs.get("hx")
-    lengths = kwargs.get("lengths")
-    if isinstance(input, PackedSequence):                        # as RecurrentLayer.forward unpacks it
-        input, lengths = pad_packed_sequence(input, batch_first=layer.batch_first)
-    x = layer._check_input(input)
-    if layer.batch_first:
-        x = x.transpose(0, 1)
-    T, B, _ = x.shape                                            # x: (T, B, I)
-    mask = None
-    if lengths is not None:
-        lengths = check_lengths(owner, lengths, B, T)
-        steps = torch.arange(T).unsqueeze(1)                     # (T, 1)
-        mask = (steps < lengths.unsqueeze(0)).to(device=x.device, dtype=x.dtype)   # (T, B)
-    state = layer._initial_state(hx, B, x)                       # each (L*D, B, H)
+    x, state, mask, _, _ = layer.prepare_call(input, hx, kwargs.get("lengths"))   # x (T, B, I), as forward runs
     D = layer.num_directions
     found: dict[str, dict[str, np.ndarray]] = {}
     layer_input = x

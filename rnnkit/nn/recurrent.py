@@ -182,7 +182,10 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
             s += f", backend={self.backend!r}"
         return s
 
-    def forward(self, input: Tensor | PackedSequence, hx: Any = None, *, lengths: Any = None):
+    def prepare_call(self, input: Tensor | PackedSequence, hx: Any = None, lengths: Any = None
+                     ) -> tuple[Tensor, Any, Tensor | None, Tensor | None, PackedSequence | None]:
+        """What ``forward`` runs on: x (T, B, I), the initial state (each (L*D, B, H)), the length mask (T, B) or
+        None (no lengths, or none shorter than T), the checked lengths and the packed input (or None)."""
         owner = type(self).__name__
         packed = input if isinstance(input, PackedSequence) else None
         if packed is not None:
@@ -199,7 +202,10 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
             if int(lengths.min()) < T:
                 steps = torch.arange(T).unsqueeze(1)                          # (T, 1)
                 mask = (steps < lengths.unsqueeze(0)).to(device=x.device, dtype=x.dtype)   # (T, B)
-        state = self._initial_state(hx, B, x)                                 # each (L*D, B, H)
+        return x, self._initial_state(hx, B, x), mask, lengths, packed
+
+    def forward(self, input: Tensor | PackedSequence, hx: Any = None, *, lengths: Any = None):
+        x, state, mask, lengths, packed = self.prepare_call(input, hx, lengths)
         if self.path_for(x) == "native":
             output, h_n = self._native_forward(x, state, lengths if mask is not None else None)
         else:

@@ -15,6 +15,7 @@ from rnnkit.models import Sequential
 from rnnkit.optimizers import HessianFree as HessianFreeOptimizer
 from rnnkit.training.hessian_free import HessianFree, record_hidden, reference_path
 from rnnkit.training.hessian_free_step import curvature_rows
+from tests.training.test_backup import Interrupt
 
 B, T, I = 24, 7, 3
 
@@ -113,15 +114,6 @@ def test_hessian_free_state_survives_save_and_load(tmp_path):
 
 
 def test_an_interrupted_hessian_free_fit_resumes_to_the_same_weights(tmp_path):
-    class Interrupt(rnnkit.callbacks.Callback):
-        def __init__(self, at):
-            super().__init__()
-            self.at = at
-
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == self.at:
-                raise KeyboardInterrupt
-
     x, y = _data(n=48)
     straight = _model("hessian_free")
     expected = straight.fit(x, y, epochs=4, batch_size=16, seed=3, verbose=0,
