@@ -717,7 +717,8 @@ template <typename T>
 inline void gate_norms_backward_row(const T* __restrict dG, const T* __restrict q_hat, T q_rstd,
                                     const T* __restrict g_hh, const T* __restrict p_hat, T p_rstd,
                                     const T* __restrict g_ih, T* __restrict dQ, T* __restrict dP,
-                                    T* __restrict s_gQ, T* __restrict s_gP, T* __restrict s_b, int64_t n) {
+                                    double* __restrict s_gQ, double* __restrict s_gP, double* __restrict s_b,
+                                    int64_t n) {
   double q1 = 0, q2 = 0, p1 = 0, p2 = 0;
 #pragma omp simd reduction(+ : q1, q2, p1, p2)
   for (int64_t j = 0; j < n; ++j) {
@@ -726,9 +727,9 @@ inline void gate_norms_backward_row(const T* __restrict dG, const T* __restrict 
     q2 += double(gq) * double(q_hat[j]);
     p1 += gp;
     p2 += double(gp) * double(p_hat[j]);
-    s_gQ[j] += dG[j] * q_hat[j];
-    s_gP[j] += dG[j] * p_hat[j];
-    s_b[j] += dG[j];
+    s_gQ[j] += double(dG[j]) * double(q_hat[j]);
+    s_gP[j] += double(dG[j]) * double(p_hat[j]);
+    s_b[j] += double(dG[j]);
   }
   const T mq1 = T(q1 / double(n)), mq2 = T(q2 / double(n)), mp1 = T(p1 / double(n)), mp2 = T(p2 / double(n));
   for (int64_t j = 0; j < n; ++j) {
@@ -902,7 +903,9 @@ std::vector<Tensor> ln_lstm_backward(const Tensor& dy, const Tensor& dh_n, const
   Tensor dP = pooled_empty({T, B, G}, o), dQ = pooled_empty({T, B, G}, o);
   Tensor dh0 = dh_n.contiguous().clone(), dc0 = dc_n.contiguous().clone();   // the carried dh, dc
   const int64_t NACC = 3 * G + 2 * H;   // per thread: Σ dG P̂, Σ dG Q̂, Σ dG, Σ dn n̂, Σ dn
-  Tensor acc = at::zeros({B, NACC}, o);   // row b0 for the thread whose slice starts at b0
+  // Row b0 for the thread whose slice starts at b0. Sums over T·B rows in double: a float32 running sum over
+  // T = 1000 steps grew a rounding error ~T·u times its partial sums (tests/kernels_fast/test_denormals.py).
+  Tensor acc = at::zeros({B, NACC}, o.dtype(at::kDouble));
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "ln_lstm_backward", [&] {
     const scalar_t* dyp = dy_c.data_ptr<scalar_t>();
     const scalar_t* gp = gates.data_ptr<scalar_t>();
@@ -918,14 +921,14 @@ std::vector<Tensor> ln_lstm_backward(const Tensor& dy, const Tensor& dh_n, const
     scalar_t* dQp = dQ.data_ptr<scalar_t>();
     scalar_t* dhp = dh0.data_ptr<scalar_t>();
     scalar_t* dcp = dc0.data_ptr<scalar_t>();
-    scalar_t* accp = acc.data_ptr<scalar_t>();
+    double* accp = acc.data_ptr<double>();
     over_batch(B, [&](int64_t b0, int64_t b1) {
       const int64_t nb = b1 - b0;
-      scalar_t* __restrict s_gP = accp + b0 * NACC;
-      scalar_t* __restrict s_gQ = s_gP + G;
-      scalar_t* __restrict s_b = s_gQ + G;
-      scalar_t* __restrict s_gc = s_b + G;
-      scalar_t* __restrict s_bc = s_gc + H;
+      double* __restrict s_gP = accp + b0 * NACC;
+      double* __restrict s_gQ = s_gP + G;
+      double* __restrict s_b = s_gQ + G;
+      double* __restrict s_gc = s_b + G;
+      double* __restrict s_bc = s_gc + H;
       std::vector<scalar_t> scratch(dp ? nb * H : 0);
       std::vector<scalar_t> dG(G), dn(H), dct(H);
       scalar_t* dh = dhp + b0 * H;
@@ -963,8 +966,8 @@ std::vector<Tensor> ln_lstm_backward(const Tensor& dy, const Tensor& dh_n, const
             dnv[j] = dh_cell * o_ * (1 - t_ * t_);
             dGv[3 * H + j] = dh_cell * t_ * (o_ * (1 - o_));
             dhb[j] = dh_t - dh_cell;   // what skips the cell; the cell's part is added by the step's GEMM
-            s_gc[j] += dnv[j] * nh[j];
-            s_bc[j] += dnv[j];
+            s_gc[j] += double(dnv[j]) * double(nh[j]);
+            s_bc[j] += double(dnv[j]);
           }
           layer_norm_backward_row(dnv, nh, nrs[row], gcp, dct.data(), H);
           const scalar_t* __restrict dctv = dct.data();
@@ -990,7 +993,7 @@ std::vector<Tensor> ln_lstm_backward(const Tensor& dy, const Tensor& dh_n, const
       }
     });
   });
-  Tensor sums = acc.sum(0);
+  Tensor sums = acc.sum(0).to(gates.scalar_type());
   return {dP, dQ, dh0, dc0, sums.narrow(0, 0, G), sums.narrow(0, G, G), sums.narrow(0, 2 * G, G),
           sums.narrow(0, 3 * G, H), sums.narrow(0, 3 * G + H, H)};
 }
@@ -1002,16 +1005,16 @@ std::vector<Tensor> ln_lstm_backward(const Tensor& dy, const Tensor& dh_n, const
 // Backward of one norm for one row, plus the row's share of Σ dy ⊙ â and Σ dy (one pass each way).
 template <typename T>
 inline void norm_backward_accumulate_row(const T* __restrict dy, const T* __restrict a_hat, T rstd,
-                                         const T* __restrict gamma, T* __restrict da, T* __restrict s_g,
-                                         T* __restrict s_b, int64_t n) {
+                                         const T* __restrict gamma, T* __restrict da, double* __restrict s_g,
+                                         double* __restrict s_b, int64_t n) {
   double s1 = 0, s2 = 0;
 #pragma omp simd reduction(+ : s1, s2)
   for (int64_t j = 0; j < n; ++j) {
     const T g = dy[j] * gamma[j];
     s1 += g;
     s2 += double(g) * double(a_hat[j]);
-    s_g[j] += dy[j] * a_hat[j];
-    s_b[j] += dy[j];
+    s_g[j] += double(dy[j]) * double(a_hat[j]);
+    s_b[j] += double(dy[j]);
   }
   const T m1 = T(s1 / double(n)), m2 = T(s2 / double(n));
   for (int64_t j = 0; j < n; ++j) da[j] = (dy[j] * gamma[j] - m1 - a_hat[j] * m2) * rstd;
@@ -1136,7 +1139,9 @@ std::vector<Tensor> ln_gru_backward(const Tensor& dy, const Tensor& dh_n, const 
   Tensor dP = pooled_empty({T, B, G}, o), dQ = pooled_empty({T, B, G}, o);
   Tensor dh0 = dh_n.contiguous().clone();
   const int64_t NACC = 4 * G;   // per thread: Σ dA P̂, Σ dA, Σ dR Q̂, Σ dR
-  Tensor acc = at::zeros({B, NACC}, o);   // row b0 for the thread whose slice starts at b0
+  // Row b0 for the thread whose slice starts at b0. Sums over T·B rows in double: a float32 running sum over
+  // T = 1000 steps grew a rounding error ~T·u times its partial sums (tests/kernels_fast/test_denormals.py).
+  Tensor acc = at::zeros({B, NACC}, o.dtype(at::kDouble));
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "ln_gru_backward", [&] {
     const scalar_t* dyp = dy_c.data_ptr<scalar_t>();
     const scalar_t* gp = gates.data_ptr<scalar_t>();
@@ -1150,13 +1155,13 @@ std::vector<Tensor> ln_gru_backward(const Tensor& dy, const Tensor& dh_n, const 
     scalar_t* dPp = dP.data_ptr<scalar_t>();
     scalar_t* dQp = dQ.data_ptr<scalar_t>();
     scalar_t* dhp = dh0.data_ptr<scalar_t>();
-    scalar_t* accp = acc.data_ptr<scalar_t>();
+    double* accp = acc.data_ptr<double>();
     over_batch(B, [&](int64_t b0, int64_t b1) {
       const int64_t nb = b1 - b0;
-      scalar_t* s_gA = accp + b0 * NACC;
-      scalar_t* s_bA = s_gA + G;
-      scalar_t* s_gR = s_bA + G;
-      scalar_t* s_bR = s_gR + G;
+      double* s_gA = accp + b0 * NACC;
+      double* s_bA = s_gA + G;
+      double* s_gR = s_bA + G;
+      double* s_bR = s_gR + G;
       std::vector<scalar_t> scratch(dp ? nb * H : 0);
       std::vector<scalar_t> dA(G), dR(G), mrow(H);
       scalar_t* dh = dhp + b0 * H;
@@ -1194,7 +1199,7 @@ std::vector<Tensor> ln_gru_backward(const Tensor& dy, const Tensor& dh_n, const 
       }
     });
   });
-  Tensor sums = acc.sum(0);
+  Tensor sums = acc.sum(0).to(gates.scalar_type());
   return {dP, dQ, dh0, sums.narrow(0, 0, G), sums.narrow(0, G, G), sums.narrow(0, 2 * G, G),
           sums.narrow(0, 3 * G, G)};
 }
