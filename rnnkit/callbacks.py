@@ -1,5 +1,5 @@
 """Callbacks for ``fit``: ``EarlyStopping``, ``ModelCheckpoint``, ``ReduceLROnPlateau``, ``CSVLogger``,
-``TerminateOnNaN``, ``BackupAndRestore``; and the ``Callback`` base and ``History`` they share with the
+``TerminateOnNaN``, ``BackupAndRestore``, ``TensorBoard``; and the ``Callback`` base and ``History`` they share with the
 training loop.
 
 A callback that monitors a quantity (``"val_loss"`` by default) raises a clear error at the first
@@ -20,9 +20,10 @@ from rnnkit.training.backup import BackupAndRestore
 from rnnkit.training.callback import Callback, Logs
 from rnnkit.training.distributed import is_rank_zero
 from rnnkit.training.history import History
+from rnnkit.training.tensorboard import TensorBoard
 
 __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
-           "BackupAndRestore", "GradientMonitor"]
+           "BackupAndRestore", "GradientMonitor", "TensorBoard"]
 
 
 class _Monitor:

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from rnnkit.cli._launch import add_launch_options
+from rnnkit.cli._launch import add_launch_options, add_watch_options
 from rnnkit.cli._options import Parser, add_config_options
 
 __all__ = ["build_parser", "main"]
@@ -58,6 +58,7 @@ def build_parser() -> Parser:
     train.add_argument("--resume", default=None, metavar="RUN", help="continue an interrupted run from its last "
                        "completed epoch, with its own config; ends with the weights of an uninterrupted run")
     add_launch_options(train)
+    add_watch_options(train)
     add_config_options(train)
     train.set_defaults(handler=commands.train)
 

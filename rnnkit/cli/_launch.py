@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-__all__ = ["LAUNCH_FLAGS", "add_launch_options", "launch", "share_folder", "under_torchrun", "worker_setup"]
+__all__ = ["LAUNCH_FLAGS", "add_launch_options", "add_watch_options", "launch", "share_folder", "under_torchrun", "worker_setup"]
 
 LAUNCH_FLAGS = ("--nproc", "--nnodes", "--node-rank", "--rdzv-endpoint")
 
@@ -26,6 +26,12 @@ def add_launch_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--node-rank", type=int, default=0, metavar="K", help="this machine's index, 0 .. M-1")
     group.add_argument("--rdzv-endpoint", default=None, metavar="HOST:PORT",
                        help="where the machines meet (machine 0's address and a free port), with --nnodes > 1")
+
+
+def add_watch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="also write TensorBoard logs (epoch scalars, weight and gradient histograms, gradient "
+                        "norms) to DIR/<run name>; view with `tensorboard --logdir DIR` (needs `pip install tensorboard`)")
 
 
 def under_torchrun() -> bool:

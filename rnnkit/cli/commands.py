@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -121,11 +123,12 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
     else:
         print(f"{verb}: {folder}  (interrupted? `rnnkit train --resume {folder}` continues it)\n", flush=True)
     try:
-        if task in _TRAINERS:
-            module, name = _TRAINERS[task]
-            getattr(importlib.import_module(module), name)(config, args, folder)
-        else:
-            (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
+        with _tensorboard_logs(args, folder):
+            if task in _TRAINERS:
+                module, name = _TRAINERS[task]
+                getattr(importlib.import_module(module), name)(config, args, folder)
+            else:
+                (_train_forecast if task == "forecast" else _train_classify)(config, args, folder)
     except KeyboardInterrupt:
         if is_rank_zero():
             mark_run(folder, "interrupted")
@@ -139,6 +142,30 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
         if is_rank_zero():
             mark_run(folder, "failed", error=f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
         raise
+
+
+def _tensorboard_logs(args: argparse.Namespace, folder: Path) -> contextlib.AbstractContextManager:
+    """--tensorboard DIR: every fit of the run also logs to TensorBoard, in DIR/<run name> (the k-th fit of a task
+    that fits more than once, in DIR/<run name>-fit<k>). A resumed run appends to the same folder."""
+    if getattr(args, "tensorboard", None) is None:
+        return contextlib.nullcontext()
+    from rnnkit.training.callback import callbacks_for_every_fit
+    from rnnkit.training.tensorboard import TensorBoard, summary_writer_class
+
+    root = Path(args.tensorboard)
+    if root.exists() and not root.is_dir():
+        raise DataError(f"--tensorboard: {str(root)!r} is a file, expected a folder for the logs; pass another path")
+    try:
+        summary_writer_class()
+    except ImportError as error:
+        raise DataError(f"--tensorboard: {error}") from None
+    fits = itertools.count(1)
+
+    def make() -> TensorBoard:
+        k = next(fits)
+        return TensorBoard(root / (folder.name if k == 1 else f"{folder.name}-fit{k}"))
+
+    return callbacks_for_every_fit(make)
 
 
 def _discard(folder: Path) -> None:

@@ -32,7 +32,7 @@ def problems_table() -> str:
 
 
 def add_lab_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    from rnnkit.cli._launch import add_launch_options
+    from rnnkit.cli._launch import add_launch_options, add_watch_options
     from rnnkit.cli._options import add_config_options
 
     command = sub.add_parser("lab", parents=[common], help="long-range problems: why plain RNNs forget, what fixes it",
@@ -45,6 +45,7 @@ def add_lab_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     command.add_argument("--list", action="store_true", help="list the problems with their baselines and stop")
     command.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
     add_launch_options(command)
+    add_watch_options(command)
     add_config_options(command)
     command.set_defaults(handler=lab, task="lab", config=None, resume=None)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from collections.abc import Iterable
 
-__all__ = ["Callback", "CallbackList"]
+__all__ = ["Callback", "CallbackList", "callbacks_for_every_fit", "ambient_callbacks"]
 
 Logs = dict[str, float]
 
@@ -57,3 +58,23 @@ class CallbackList:
                 getattr(callback, hook)(*args)
 
         return call_all
+
+
+_AMBIENT: list[Callable[[], Callback]] = []
+
+
+@contextlib.contextmanager
+def callbacks_for_every_fit(make: Callable[[], Callback]) -> Iterator[None]:
+    """Inside the block, every ``fit`` also runs ``make()``'s callback (a new one per ``fit`` call), after the
+    caller's own. This is how ``rnnkit train --tensorboard DIR`` reaches the ``fit`` calls of every task without
+    each task passing a callback along."""
+    _AMBIENT.append(make)
+    try:
+        yield
+    finally:
+        _AMBIENT.remove(make)
+
+
+def ambient_callbacks() -> list[Callback]:
+    """One new callback from each ``callbacks_for_every_fit`` block the caller is in, outermost first."""
+    return [make() for make in _AMBIENT]

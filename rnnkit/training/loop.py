@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.training.backup import BackupAndRestore
-from rnnkit.training.callback import Callback, CallbackList
+from rnnkit.training.callback import Callback, CallbackList, ambient_callbacks
 from rnnkit.training.data import Dataset, split_validation, to_dataset
 from rnnkit.training.distributed import reduce_means, sync_metrics
 from rnnkit.training.distributed import setup as distributed_setup
@@ -106,7 +106,7 @@ def fit(
         model.__dict__["_ddp"] = context.ddp  # not a submodule: the wrapper holds the model
     history = History()
     model.history = history
-    callbacks = list(callbacks or [])
+    callbacks = [*(callbacks or []), *ambient_callbacks()]
     backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
     if len(backups) > 1:
         raise ValueError(f"fit: pass at most one BackupAndRestore callback; got {len(backups)}.")
