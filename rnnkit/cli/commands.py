@@ -142,6 +142,10 @@ def _run_training(task: str, config: Any, args: argparse.Namespace, folder: Path
         if is_rank_zero():
             mark_run(folder, "failed", error=f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
         raise
+    if is_rank_zero():
+        from rnnkit.tasks.report import write_run_report
+
+        write_run_report(folder)   # report.html: metrics beside the baselines, plots, config
 
 
 def _tensorboard_logs(args: argparse.Namespace, folder: Path) -> contextlib.AbstractContextManager:
