@@ -42,16 +42,18 @@ def _predictions_frame(data: SequenceData, predicted: np.ndarray, probabilities:
     return frame
 
 
-def save_classify_run(result: ClassifyResult, out: str | Path | None = None, *, folder: Path | None = None) -> Path:
+def save_classify_run(result: ClassifyResult, out: str | Path | None = None, *, folder: Path | None = None,
+                      extra_state: dict[str, Any] | None = None) -> Path:
     """Write the run's results into `folder` (one `start_run` made before training), or into a new
-    run folder under `out`; returns the folder."""
+    run folder under `out`; returns the folder. `extra_state`: more keys for run.json (e.g. where a
+    compressed run came from)."""
     data = result.data
     if folder is None:
         if out is None:
             raise TypeError("save_classify_run: pass out= (a folder for run folders) or folder= (a started run)")
         folder = start_run(out, task="classify", config=result.config)
     state = {"data_source": data.source, "class_names": list(data.class_names),
-             "channel_names": list(data.channel_names), "scaler": result.scaler.to_dict()}
+             "channel_names": list(data.channel_names), "scaler": result.scaler.to_dict(), **(extra_state or {})}
     metrics = {**result.metrics, "epochs_run": len(result.history.get("loss", []))}
     finish_run(folder, task="classify", config=result.config, state=state, metrics=metrics, model=result.model)
     _predictions_frame(data, result.test_predictions, None, data.test_labels).to_csv(

@@ -1,0 +1,76 @@
+"""`rnnkit compress RUN`: a pruned or distilled classification run in a new folder, the original's metrics beside
+its own; bad requests are one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rnnkit.cli import main
+
+TRAIN = ["train", "-q", "--data", "japanese_vowels", "--units", "16", "--epochs", "3", "--patience", "0",
+         "--baseline", "none"]
+
+
+def run_cli(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:
+        code = exit_.code
+    return (code, *capsys.readouterr())
+
+
+@pytest.fixture(scope="module")
+def classify_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    assert main([*TRAIN, "--out", str(out)]) == 0
+    (folder,) = out.iterdir()
+    return folder
+
+
+def test_prune_writes_a_new_run_with_the_original_beside(capsys, tmp_path, classify_run):
+    code, out, err = run_cli(capsys, "compress", str(classify_run), "--prune", "0.5", "--epochs", "2", "-q",
+                             "--out", str(tmp_path))
+    assert code == 0, err
+    (folder,) = tmp_path.iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    original = json.loads((classify_run / "metrics.json").read_text())
+    assert metrics["original"]["test_accuracy"] == pytest.approx(original["test"]["accuracy"])
+    assert metrics["compression"]["method"] == "prune" and metrics["compression"]["sparsity"] == pytest.approx(0.5)
+    assert f"{metrics['test']['accuracy']:.4f}" in out and "original" in out
+    state = json.loads((folder / "run.json").read_text())
+    assert state["compressed_from"] == str(classify_run) and (folder / "report.html").is_file()
+    code, out, err = run_cli(capsys, "evaluate", str(folder))        # the new run is a run like any other
+    assert code == 0 and f"{metrics['test']['accuracy']:.4f}" in out
+
+
+def test_distill_into_fewer_units(capsys, tmp_path, classify_run):
+    code, out, err = run_cli(capsys, "compress", str(classify_run), "--distill", "--units", "8", "-q",
+                             "--out", str(tmp_path))
+    assert code == 0, err
+    (folder,) = tmp_path.iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["compression"]["units"] == 8 and metrics["compression"]["weights"] < \
+        metrics["compression"]["original_weights"]
+    assert "units = 8" in (folder / "config.toml").read_text()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--prune", "1.5"], "--prune must be a fraction in [0, 1)"),
+    (["--distill"], "--distill needs --units N"),
+    (["--prune", "0.5", "--units", "4"], "--units goes with --distill"),
+])
+def test_bad_requests(capsys, tmp_path, classify_run, extra, message):
+    code, _, err = run_cli(capsys, "compress", str(classify_run), *extra, "--out", str(tmp_path))
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_only_classify_runs(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "train", "-q", "--out", str(tmp_path), "--lookback", "7", "--units", "8",
+                           "--epochs", "1", "--patience", "0")
+    assert code == 0, err
+    (folder,) = tmp_path.iterdir()
+    code, _, err = run_cli(capsys, "compress", str(folder), "--prune", "0.5", "--out", str(tmp_path / "c"))
+    assert code == 2 and "is a forecast run; compress takes classify runs" in err
