@@ -8,17 +8,11 @@ import json
 import pytest
 
 from rnnkit.cli import main
+from tests.cli.test_cli import run_cli
 
 TRAIN = ["train", "-q", "--data", "japanese_vowels", "--units", "16", "--epochs", "3", "--patience", "0",
          "--baseline", "none"]
 
-
-def run_cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:
-        code = exit_.code
-    return (code, *capsys.readouterr())
 
 
 @pytest.fixture(scope="module")

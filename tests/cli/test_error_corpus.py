@@ -272,6 +272,12 @@ CASES = [
     ("table options for a speech run", lambda f, t: ["evaluate", str(f["ctc_run"]), "--fill", "ffill"],
      "--fill: not options of a speech run"),
     ("predict with a speech run", lambda f, t: ["predict", str(f["ctc_run"])], "rnnkit transcribe"),
+    ("tensorboard folder is a file", lambda f, t: ["train", *SMALL, "--out", str(t), "--tensorboard", str(f["notes.txt"])],
+     "--tensorboard: "),
+    ("compress a lab run", lambda f, t: ["compress", str(f["lab_run"]), "--prune", "0.5"],
+     "compress takes classify runs"),
+    ("compress without a method", lambda f, t: ["compress", str(f["lab_run"])], "--prune"),
+    ("compress a missing run", lambda f, t: ["compress", str(t / "gone"), "--prune", "0.5"], "gone"),
 ]
 
 

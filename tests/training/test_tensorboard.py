@@ -10,7 +10,7 @@ import pytest
 
 import rnnkit
 from rnnkit.callbacks import Callback, TensorBoard
-from rnnkit.cli import main
+from tests.cli.test_cli import run_cli
 from rnnkit.layers import LSTM, Dense
 from rnnkit.models import Sequential
 from rnnkit.training.callback import ambient_callbacks, callbacks_for_every_fit
@@ -137,13 +137,6 @@ def test_callbacks_for_every_fit_makes_one_per_fit():
     assert len(made) == 2 and made[0] is not made[1]
     assert ambient_callbacks() == []
 
-
-def run_cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:
-        code = exit_.code
-    return (code, *capsys.readouterr())
 
 
 def test_cli_writes_logs_per_run(capsys, tmp_path):

@@ -46,6 +46,7 @@ def compress_classify_run(run: RunFolder, *, prune: float | None = None, structu
         validation = (scale_sequences(scaler, [data.train_sequences[i] for i in val_index]), data.train_labels[val_index])
     test_x = scale_sequences(scaler, data.test_sequences)
     original = run.model()
+    original_weights = original.count_params()
     original_report = classification_report(data.test_labels, predict_classes(original, test_x)[0], data.class_names)
     rnnkit.set_seed(config.seed)
 
@@ -85,8 +86,7 @@ def compress_classify_run(run: RunFolder, *, prune: float | None = None, structu
         compression = {"method": "distill", "temperature": temperature, "alpha": alpha, "units": distill_units,
                        "teacher_units": config.units, "epochs_run": len(history.get("loss", []))}
         new_config = dataclasses.replace(config, units=distill_units)
-    compression["weights"] = model.count_params()
-    compression["original_weights"] = original.count_params() if prune is None else compression["weights"]
+    compression["weights"], compression["original_weights"] = model.count_params(), original_weights
     predicted, _ = predict_classes(model, test_x)
     test = classification_report(data.test_labels, predicted, data.class_names)
     metrics = {"test": test, "original": {"test_accuracy": original_report["accuracy"], "run": str(run.path)},
