@@ -97,6 +97,8 @@ def check_lengths(owner: str, lengths: Any, B: int, T: int) -> Tensor:
         raise ValueError(
             f"{owner}: lengths must have shape (B,) = ({B},), one length per sequence; got {shape_str(lengths.shape)}."
         )
+    if torch.compiler.is_exporting():   # a graph input (rnnkit.export): its values are not known while tracing
+        return lengths.to(torch.int64)
     lengths = lengths.to("cpu", torch.int64)
     bad = ((lengths < 1) | (lengths > T)).nonzero().flatten()
     if len(bad):

@@ -112,6 +112,10 @@ def build_parser() -> Parser:
 
     add_compress_parser(sub, common)
 
+    from rnnkit.cli.export_commands import add_export_parser
+
+    add_export_parser(sub, common)
+
     datasets = sub.add_parser("datasets", parents=[common], help="list bundled datasets and where they come from",
                               description="List the bundled real datasets, whether they load here, and what to install; "
                               "and the remote ones, with what is cached.")

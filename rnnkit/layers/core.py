@@ -113,7 +113,7 @@ class Embedding(Layer):
             raise TypeError(f"{self.display_name}: input must be integer ids; got dtype {x.dtype}. Use x.long().")
 
     def call(self, x: Tensor, *, lengths: Tensor | None = None) -> Tensor:
-        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.input_dim):
+        if x.numel() and not torch.compiler.is_exporting() and (int(x.min()) < 0 or int(x.max()) >= self.input_dim):
             raise ValueError(
                 f"{self.display_name}: ids must be in [0, input_dim={self.input_dim}); got values in "
                 f"[{int(x.min())}, {int(x.max())}]. Raise input_dim to the vocabulary size."
@@ -132,6 +132,8 @@ class Embedding(Layer):
         nonzero = x != 0                                                # (B, T)
         positions = torch.arange(1, T + 1, device=x.device).expand(B, T)
         lengths = (positions * nonzero).amax(dim=1)                     # (B,) one past the last non-zero id
+        if torch.compiler.is_exporting():   # traced for export (rnnkit.export): the checks below are eager-only
+            return lengths.to(torch.int64)
         if int(lengths.min()) == 0:
             row = int((lengths == 0).nonzero()[0])
             raise ValueError(f"{self.display_name}: row {row} holds only padding (id 0); every sequence needs a token.")

@@ -53,6 +53,8 @@ class Masking(Layer):
             real = real & mask_from_lengths(lengths, T, x.device)
         positions = torch.arange(1, T + 1, device=x.device).expand(B, T)
         found = (positions * real).amax(dim=1)                               # (B,) one past the last real step
+        if torch.compiler.is_exporting():   # traced for export (rnnkit.export): values unknown, checks are eager-only
+            return found.to(torch.int64)
         if int(found.min()) == 0:
             row = int((found == 0).nonzero()[0])
             raise ValueError(f"{self.display_name}: sequence {row} holds only padding (every step equals "

@@ -31,6 +31,7 @@ from rnnkit._checks import (
     shape_str,
 )
 from rnnkit.cells.loop import run_steps
+from rnnkit.cells.scan import scan_steps
 from rnnkit.kernels._record import python_kernels, recording_hidden_gradients
 from rnnkit.kernels.compiled.stream import compiled_step
 from rnnkit.nn import init as _init
@@ -197,7 +198,11 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
             x = x.transpose(0, 1)
         T, B, _ = x.shape                                                     # x: (T, B, I)
         mask = None
-        if lengths is not None:
+        if lengths is not None and torch.compiler.is_exporting():
+            # a traced graph (rnnkit.export): lengths are a graph input, so no value checks and always a mask
+            steps = torch.arange(T, device=x.device).unsqueeze(1)             # (T, 1)
+            mask = (steps < lengths.to(x.device).unsqueeze(0)).to(x.dtype)    # (T, B)
+        elif lengths is not None:
             lengths = check_lengths(owner, lengths, B, T)
             if int(lengths.min()) < T:
                 steps = torch.arange(T).unsqueeze(1)                          # (T, 1)
@@ -225,7 +230,7 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
         While hidden-state gradients are recorded (``rnnkit.diagnostics``), "kernel" whatever the backend: the
         Python kernels, whose BPTT reports dh_t (``rnnkit.kernels._record``).
         """
-        if recording_hidden_gradients():
+        if recording_hidden_gradients() or torch.compiler.is_exporting():
             return "kernel"
         if self.backend != "auto":
             return self.backend
@@ -327,6 +332,9 @@ class RecurrentLayer(nn.Module, metaclass=abc.ABCMeta):
                     1.0 - self.zoneout, self._stream_relu)
 
     def _run(self, x: Tensor, state: State, weights: tuple, mask: Tensor | None, reverse: bool, noise: Noise):
+        if torch.compiler.is_exporting():  # traced for export: the reference step as one scan node (dynamic T)
+            step = partial(self._step, recurrent_mask=noise.recurrent_mask)
+            return scan_steps(step, x, state, weights, mask, reverse, zoneout=noise.zoneout)
         if recording_hidden_gradients():   # the Python kernels, not the compiled ones: they report dh_t
             return python_kernels(self._sequence)(x, state, weights, mask, reverse, noise)
         if self.backend == "reference":
