@@ -17,8 +17,11 @@ which ``tests/compress/test_quantize.py`` asserts. ``reference=True`` computes `
 products of fewer than ``INT8_FROM`` weights, where the int8 call costs more than it saves (measured below).
 
 Recurrent layers: per layer-direction the input projection ``A = x W_ihᵀ + b_ih`` runs once for all T·B rows
-(one large int8 GEMM), then the recurrence ``W_hh h_{t-1}`` step by step through the same int8 product, the
-gates in float32 as in ``rnnkit.cells.steps``; lengths mask as in ``rnnkit.cells.loop.run_steps``. Inference only
+(one large int8 GEMM), then the recurrence: by the float layer's compiled forward kernel on A and Ŵ_hh in float32
+(one C++ call; the kernel takes the projection precomputed), or — where the kernels are not built, or with
+``compiled = False`` — step by step through the int8 product, gates as in ``rnnkit.cells.steps``, lengths masked
+as in ``rnnkit.cells.loop.run_steps``. The compiled path is taken below ``RECURRENT_INT8_FROM`` recurrent
+weights, where one int8 call per step costs more than the product saves; W_hh is stored as int8 either way. Inference only
 (no gradients). LayerNorm cells, recurrent dropout and zoneout in training are not covered: an error names them.
 
 PyTorch's packed int8 weight is built from a quantised tensor, an API torch 2.13 marks deprecated (a UserWarning
@@ -47,6 +50,11 @@ __all__ = ["quantize_weight", "Int8Linear", "Int8Recurrent", "quantize_dynamic",
 # B32 K256 N1024 222 vs 58; B256 K128 N512 380 vs 104.
 INT8_FROM = 16384
 
+# W_hh sizes (G·H) from which the recurrence steps through the int8 product in Python rather than running in the
+# compiled float kernel on Ŵ_hh. Measured by bench/quantize.py (predict, 1 thread, int8 ÷ float32 speed): LSTM 64
+# on JapaneseVowels 0.43× stepping in int8 vs 0.70–0.90× compiled; LSTM 256 (B 128, T 50) 1.15× vs 0.89×.
+RECURRENT_INT8_FROM = 65536
+
 
 def quantize_weight(weight: Tensor) -> tuple[Tensor, Tensor]:
     """(Q int8 (N, K), s float32 (N,)): symmetric per-row quantisation; an all-zero row gets s = 1."""
@@ -61,6 +69,12 @@ def quantize_weight(weight: Tensor) -> tuple[Tensor, Tensor]:
 
 def _int8_gemm_available() -> bool:
     return "fbgemm" in torch.backends.quantized.supported_engines or "x86" in torch.backends.quantized.supported_engines
+
+
+def _compiled_ops() -> Any:
+    from rnnkit.kernels.compiled import is_available, ops
+
+    return ops() if is_available() else None
 
 
 def _pack(q: Tensor, scale: Tensor, bias: Tensor | None) -> Any:
@@ -127,6 +141,10 @@ class Int8Recurrent(nn.Module):
                      "state_count"):
             setattr(self, attr, getattr(layer, attr))
         self.num_directions = 2 if layer.bidirectional else 1
+        # the recurrence through the float layer's compiled kernel (where built and W_hh is below
+        # RECURRENT_INT8_FROM); False: the Python step loop
+        self.compiled = True
+        self.train(layer.training)
         self.input_projections = nn.ModuleList()
         self.recurrent_products = nn.ModuleList()
         for l in range(layer.num_layers):
@@ -146,6 +164,30 @@ class Int8Recurrent(nn.Module):
             return o * torch.tanh(c), c
         return (_gru_combine(a_t, R, state[0]),)
 
+    def _compiled_recurrence(self, A: Tensor, state: tuple[Tensor, ...], recurrent: Int8Linear, mask: Tensor | None,
+                             reverse: bool, keeps: tuple[Tensor, ...] | None) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The recurrence by the compiled forward kernel of the float layer, on A and Ŵ_hh (float32): the kernel
+        takes the input projection precomputed, so only W_hh h_{t-1} runs inside it."""
+        from rnnkit.kernels.compiled._common import as_mask, full_update
+
+        ops = _compiled_ops()
+        H = self.hidden_size
+        W_hh = recurrent._dequantized if recurrent._dequantized is not None else recurrent.dequantized()
+        m = as_mask(mask, A)
+        u = [full_update(mask, keeps[j] if keeps else None, A, H) for j in range(self.state_count)]
+        A = A.contiguous()
+        h0 = state[0].contiguous()
+        if self.cell == "gru":
+            y, h_n, _, _ = ops.gru_forward(A, h0, W_hh, recurrent.bias, m, None, u[0], reverse)
+            return y, (h_n,)
+        if recurrent.bias is not None:
+            A += recurrent.bias                                              # Gx = x Ŵ_ihᵀ + b_ih + b_hh
+        if self.cell == "lstm":
+            y, h_n, c_n, _, _, _ = ops.lstm_forward(A, h0, state[1].contiguous(), W_hh, m, None, u[0], u[1], reverse)
+            return y, (h_n, c_n)
+        y, h_n, _ = ops.elman_forward(A, h0, W_hh, m, None, u[0], reverse, self.nonlinearity == "relu")
+        return y, (h_n,)
+
     @torch.no_grad()
     def forward(self, input: Tensor, hx: Any = None, *, lengths: Any = None):
         if self.training and self.zoneout:
@@ -162,14 +204,18 @@ class Int8Recurrent(nn.Module):
             lengths = torch.as_tensor(lengths).to(torch.int64)
             mask = (torch.arange(T).unsqueeze(1) < lengths.unsqueeze(0)).to(x.dtype)   # (T, B)
         keeps = None if not self.zoneout else (x.new_full((1, 1, 1), self.zoneout).expand(T, B, H),) * self.state_count
+        compiled = self.compiled and x.device.type == "cpu" and x.dtype == torch.float32 and _compiled_ops() is not None
         finals, layer_input = [], x
         for l in range(self.num_layers):
             outputs = []
             for d in range(self.num_directions):
                 k = l * self.num_directions + d
                 A = self.input_projections[k](layer_input)               # (T, B, G), all steps in one product
-                y, s_n = run_steps(self._step, A, tuple(s[k] for s in state), (self.recurrent_products[k],), mask,
-                                   d == 1, zoneout=keeps)
+                s0 = tuple(s[k] for s in state)
+                if compiled and self.recurrent_products[k].weight_q.numel() < RECURRENT_INT8_FROM:
+                    y, s_n = self._compiled_recurrence(A, s0, self.recurrent_products[k], mask, d == 1, keeps)
+                else:
+                    y, s_n = run_steps(self._step, A, s0, (self.recurrent_products[k],), mask, d == 1, zoneout=keeps)
                 outputs.append(y)
                 finals.append(s_n)
             layer_input = outputs[0] if self.num_directions == 1 else torch.cat(outputs, dim=2)

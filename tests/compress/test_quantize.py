@@ -40,12 +40,15 @@ def test_int8_gemm_within_its_activation_quantisation_bound():
         assert not torch.equal(y, y_ref)                                  # the int8 product did run
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled-recurrence", "step-loop"])
 @pytest.mark.parametrize("cls", [rn.RNN, rn.LSTM, rn.GRU])
-def test_int8_recurrence_equals_the_float_layer_on_the_dequantized_weights(cls):
+def test_int8_recurrence_equals_the_float_layer_on_the_dequantized_weights(cls, compiled):
     torch.manual_seed(0)
-    layer = cls(3, 8, num_layers=2, bidirectional=True, batch_first=True).eval()
+    layer = cls(3, 8, num_layers=2, bidirectional=True, batch_first=True, zoneout=0.2).eval()
     int8 = Int8Recurrent(layer, reference=True)
-    dequantized = cls(3, 8, num_layers=2, bidirectional=True, batch_first=True).eval()
+    int8.compiled = compiled
+    assert not int8.training
+    dequantized = cls(3, 8, num_layers=2, bidirectional=True, batch_first=True, zoneout=0.2).eval()
     with torch.no_grad():
         for name, p in layer.named_parameters():
             if name.startswith("weight"):
@@ -86,3 +89,19 @@ def test_what_is_not_covered_says_so():
         quantize_dynamic("model")
     with pytest.raises(TypeError, match="float32"):
         Int8Linear(torch.randn(3, 2))(torch.randn(1, 2, dtype=torch.float64))
+
+
+@pytest.mark.skipif(not _int8_gemm_available(), reason="no x86 int8 GEMM engine in this torch build")
+def test_wide_layer_steps_through_the_int8_product():
+    """From RECURRENT_INT8_FROM recurrent weights the recurrence runs the int8 GEMM per step: its result stays
+    within a few activation-quantisation steps of the float layer (a contracting recurrence does not amplify them)."""
+    torch.manual_seed(0)
+    layer = rn.LSTM(16, 128, batch_first=True).eval()
+    int8 = Int8Recurrent(layer)
+    assert not int8.recurrent_products[0].reference and int8.recurrent_products[0].weight_q.numel() >= 65536
+    x = torch.randn(8, 20, 16)
+    y, (h, c) = int8(x)
+    with torch.no_grad():
+        y_ref, _ = layer(x)
+    error = float((y - y_ref).abs().max())
+    assert 0 < error < 0.05
