@@ -15,13 +15,15 @@ __all__ = ["add_compress_parser", "compress"]
 
 def add_compress_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     command = sub.add_parser(
-        "compress", parents=[common], help="prune or distil a classification run into a new run folder",
-        description="--prune FRACTION zeroes that share of the weights (global magnitude; --structured: of the "
+        "compress", parents=[common], help="quantise, prune or distil a classification run into a new run folder",
+        description="--int8 stores the weights as int8 (per-row scales) and predicts through int8 products "
+                    "(rnnkit.compress.quantize_dynamic; no training); --prune FRACTION zeroes that share of the weights (global magnitude; --structured: of the "
                     "hidden units) and fine-tunes with them kept at zero; --distill --units N trains a model of N "
                     "units on the run's data from the run's model's softened outputs (Hinton et al. 2015). "
                     "The new run folder's metrics hold the original's beside its own.")
     command.add_argument("run", help="a run folder written by `rnnkit train` (task classify)")
     how = command.add_mutually_exclusive_group(required=True)
+    how.add_argument("--int8", action="store_true", help="dynamic int8 quantisation (inference)")
     how.add_argument("--prune", type=float, default=None, metavar="FRACTION", help="prune this share, in [0, 1)")
     how.add_argument("--distill", action="store_true", help="distil into a smaller model (--units)")
     command.add_argument("--structured", action="store_true", help="--prune whole hidden units (by their weights' norm)")
@@ -46,7 +48,7 @@ def compress(args: argparse.Namespace) -> int:
     if args.distill and args.units is None:
         raise DataError("--distill needs --units N, the student's size (e.g. half the run's units)")
     if not args.distill and args.units is not None:
-        raise DataError("--units goes with --distill; --prune keeps the run's architecture")
+        raise DataError("--units goes with --distill; --prune and --int8 keep the run's architecture")
     if args.prune is not None and not 0.0 <= args.prune < 1.0:
         raise DataError(f"--prune must be a fraction in [0, 1), e.g. 0.5; got {args.prune}")
     if args.epochs < 1:
@@ -54,13 +56,21 @@ def compress(args: argparse.Namespace) -> int:
     if Path(args.out).exists() and not Path(args.out).is_dir():   # checked before any training
         raise DataError(f"--out {args.out!r} is a file; expected a folder to hold run folders, e.g. --out runs")
     result, extra = compress_classify_run(run, prune=args.prune, structured=args.structured,
-                                          distill_units=args.units if args.distill else None,
+                                          distill_units=args.units if args.distill else None, int8=args.int8,
                                           temperature=args.temperature, alpha=args.alpha,
                                           fine_tune_epochs=args.epochs, verbose=0 if args.quiet else 2)
     folder = save_classify_run(result, out=args.out, extra_state=extra)
     write_run_report(folder)
     metrics = result.metrics
     c = metrics["compression"]
+    if c["method"] == "int8":
+        original_ms, int8_ms = 1e3 * c["predict_seconds_float32"], 1e3 * c["predict_seconds_int8"]
+        print(f"{'':<44}{'accuracy':>10}{'bytes':>10}{'predict':>12}")
+        print(f"{'original (float32)':<44}{metrics['original']['test_accuracy']:>10.4f}{c['float32_bytes']:>10}"
+              f"{original_ms:>10.1f}ms")
+        print(f"{'int8':<44}{metrics['test']['accuracy']:>10.4f}{c['int8_bytes']:>10}{int8_ms:>10.1f}ms")
+        _say(args, f"\nrun folder: {folder}  (metrics.json: 'original' beside 'test'; report.html)")
+        return 0
     what = (f"{c['method']} {c['amount']:g} (sparsity {c['sparsity']:.3f})" if c["method"] != "distill"
             else f"distilled into {c['units']} units (T {c['temperature']:g}, alpha {c['alpha']:g})")
     print(f"{'':<44}{'accuracy':>10}{'weights':>10}")

@@ -38,7 +38,7 @@ def export(args: argparse.Namespace) -> int:
     if not args.onnx.endswith(".onnx"):
         raise DataError(f"--onnx expects a file name ending in .onnx; got {args.onnx!r}, e.g. --onnx model.onnx")
     run = open_run(args.run)
-    model = run.model()
+    model = run.model(quantized=False)   # an int8 run exports its dequantized weights, computed in float32
     facts = {k: v for k, v in run.state.items() if k not in _ENVIRONMENT_KEYS}
     try:
         result = to_onnx(model, args.onnx, opset=args.opset,

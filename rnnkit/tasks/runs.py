@@ -136,13 +136,19 @@ class RunFolder:
     config: Any
     state: dict[str, Any]
 
-    def model(self) -> Any:
+    def model(self, *, quantized: bool = True) -> Any:
+        """The run's model. A run written by `rnnkit compress --int8` stores the float model on the dequantized
+        weights; it comes back int8 (``rnnkit.compress.quantize_dynamic``, exact) unless ``quantized=False``."""
         try:
             model = _model.load_model(self.path)
         except (OSError, ValueError) as exc:
             raise DataError(f"cannot load the model of run {str(self.path)!r}: {str(exc).splitlines()[0]}") from None
         if self.state.get("status", "done") == "done":
             check_model_fits_run(self.path, self.task, self.state, model)
+        if quantized and self.state.get("compression") == "int8":
+            from rnnkit.compress import quantize_dynamic
+
+            model = quantize_dynamic(model)
         return model
 
 

@@ -39,6 +39,23 @@ def test_prune_writes_a_new_run_with_the_original_beside(capsys, tmp_path, class
     assert code == 0 and f"{metrics['test']['accuracy']:.4f}" in out
 
 
+def test_int8_writes_a_run_that_reloads_as_int8(capsys, tmp_path, classify_run):
+    code, out, err = run_cli(capsys, "compress", str(classify_run), "--int8", "-q", "--out", str(tmp_path))
+    assert code == 0, err
+    (folder,) = tmp_path.iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    c = metrics["compression"]
+    assert c["method"] == "int8" and c["int8_bytes"] * 2.5 < c["float32_bytes"]   # biases and scales stay float
+    assert abs(metrics["test"]["accuracy"] - metrics["original"]["test_accuracy"]) <= 0.02
+    from rnnkit.compress import Int8Recurrent
+    from rnnkit.tasks.runs import open_run
+
+    model = open_run(folder).model()
+    assert any(isinstance(m, Int8Recurrent) for m in model.modules())          # the saved run comes back int8
+    code, out, err = run_cli(capsys, "evaluate", str(folder))
+    assert code == 0 and f"{metrics['test']['accuracy']:.4f}" in out
+
+
 def test_distill_into_fewer_units(capsys, tmp_path, classify_run):
     code, out, err = run_cli(capsys, "compress", str(classify_run), "--distill", "--units", "8", "-q",
                              "--out", str(tmp_path))

@@ -278,6 +278,12 @@ CASES = [
      "compress takes classify runs"),
     ("compress without a method", lambda f, t: ["compress", str(f["lab_run"])], "--prune"),
     ("compress a missing run", lambda f, t: ["compress", str(t / "gone"), "--prune", "0.5"], "gone"),
+    ("compress with --int8 and --units", lambda f, t: ["compress", str(f["lab_run"]), "--int8", "--units", "8"],
+     "compress takes classify runs"),
+    ("export to a file that is not .onnx", lambda f, t: ["export", str(f["lab_run"]), "--onnx", str(f["notes.txt"])],
+     "ending in .onnx"),
+    ("export a missing run", lambda f, t: ["export", str(t / "gone"), "--onnx", str(t / "m.onnx")], "gone"),
+    ("export without --onnx", lambda f, t: ["export", str(f["lab_run"])], "--onnx"),
 ]
 
 

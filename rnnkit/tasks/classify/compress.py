@@ -26,16 +26,20 @@ __all__ = ["compress_classify_run"]
 
 
 def compress_classify_run(run: RunFolder, *, prune: float | None = None, structured: bool = False,
-                          distill_units: int | None = None, temperature: float = 4.0, alpha: float = 0.9,
+                          distill_units: int | None = None, int8: bool = False, temperature: float = 4.0, alpha: float = 0.9,
                           fine_tune_epochs: int = 30, verbose: int = 0) -> tuple[ClassifyResult, dict[str, Any]]:
-    """(the compressed run's result, what to add to its run.json); exactly one of ``prune`` (a fraction) and
-    ``distill_units``."""
+    """(the compressed run's result, what to add to its run.json); exactly one of ``prune`` (a fraction),
+    ``distill_units`` and ``int8``.
+
+    int8: dynamic int8 quantisation, no training. The result's model is the float model on the dequantized weights
+    (what the run folder saves; ``RunFolder.model()`` quantises it again on load, exactly); metrics are the int8
+    model's, with stored weight bytes and predict() seconds on the test set beside the original's."""
     import rnnkit
     from rnnkit.callbacks import EarlyStopping
     from rnnkit.compress import Distiller, KeepPruned, magnitude_prune, sparsity
 
-    if (prune is None) == (distill_units is None):
-        raise DataError("rnnkit compress: give one of --prune FRACTION and --distill --units N")
+    if (prune is not None) + (distill_units is not None) + bool(int8) != 1:
+        raise DataError("rnnkit compress: give one of --int8, --prune FRACTION and --distill --units N")
     config = run.config
     data = _data_for_run(run, None)
     scaler = Standardizer.from_dict(run.state["scaler"])
@@ -61,7 +65,19 @@ def compress_classify_run(run: RunFolder, *, prune: float | None = None, structu
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                       learning_rate=learning_rate, clipnorm=1.0)
 
-    if prune is not None:
+    if int8:
+        from rnnkit.compress import dequantize_weights_, quantize_dynamic, weight_bytes
+
+        quantized = quantize_dynamic(original)
+        seconds = {name: _predict_seconds(m, test_x) for name, m in (("float32", original), ("int8", quantized))}
+        predicted, _ = predict_classes(quantized, test_x)
+        model = dequantize_weights_(original)
+        history: dict[str, list[float]] = {}
+        compression = {"method": "int8", "float32_bytes": weight_bytes(original), "int8_bytes": weight_bytes(quantized),
+                       "predict_seconds_float32": seconds["float32"], "predict_seconds_int8": seconds["int8"]}
+        compression["size_ratio"] = compression["float32_bytes"] / compression["int8_bytes"]
+        new_config = config
+    elif prune is not None:
         model = original
         masks = magnitude_prune(model, prune, structured=structured)
         compile_(model, config.learning_rate / 10)
@@ -87,7 +103,8 @@ def compress_classify_run(run: RunFolder, *, prune: float | None = None, structu
                        "teacher_units": config.units, "epochs_run": len(history.get("loss", []))}
         new_config = dataclasses.replace(config, units=distill_units)
     compression["weights"], compression["original_weights"] = model.count_params(), original_weights
-    predicted, _ = predict_classes(model, test_x)
+    if not int8:
+        predicted, _ = predict_classes(model, test_x)
     test = classification_report(data.test_labels, predicted, data.class_names)
     metrics = {"test": test, "original": {"test_accuracy": original_report["accuracy"], "run": str(run.path)},
                "compression": compression,
@@ -96,3 +113,17 @@ def compress_classify_run(run: RunFolder, *, prune: float | None = None, structu
     result = ClassifyResult(config=new_config, data=data, scaler=scaler, model=model, history=history,
                             metrics=metrics, test_predictions=np.asarray(predicted))
     return result, {"compressed_from": str(run.path), "compression": compression["method"]}
+
+
+def _predict_seconds(model: Any, x: list[np.ndarray], repeats: int = 5) -> float:
+    """Median wall time of predict() over ``x`` (reported, never asserted)."""
+    import statistics
+    import time
+
+    model.predict(x, batch_size=128)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict(x, batch_size=128)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
