@@ -8,7 +8,7 @@ each state entry s_t = lerp(s_{t-1}, s̃_t, u_t), u_t = m_t (1 - k_t), output y_
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 from torch import Tensor
 from torch._higher_order_ops import scan

@@ -42,9 +42,11 @@ def compress(args: argparse.Namespace) -> int:
     from rnnkit.tasks.runs import open_run
 
     run = open_run(args.run)
+    if run.task == "forecast" and args.int8:
+        return _int8_forecast(args, run)
     if run.task != "classify":
         raise DataError(f"rnnkit compress: {args.run!r} is a {run.task} run; compress takes classify runs "
-                        f"(`rnnkit train --task classify ...`) so far")
+                        f"(`rnnkit train --task classify ...`), and forecast runs with --int8, so far")
     if args.distill and args.units is None:
         raise DataError("--distill needs --units N, the student's size (e.g. half the run's units)")
     if not args.distill and args.units is not None:
@@ -77,5 +79,21 @@ def compress(args: argparse.Namespace) -> int:
     print(f"{'original':<44}{metrics['original']['test_accuracy']:>10.4f}{c['original_weights']:>10}")
     print(f"{what:<44}{metrics['test']['accuracy']:>10.4f}{c.get('nonzero_weights', c['weights']):>10}")
     print("weights: non-zero parameters" if c["method"] != "distill" else "weights: parameters")
+    _say(args, f"\nrun folder: {folder}  (metrics.json: 'original' beside 'test'; report.html)")
+    return 0
+
+
+def _int8_forecast(args: argparse.Namespace, run: Any) -> int:
+    from rnnkit.tasks.forecast.compress import int8_forecast_run
+    from rnnkit.tasks.report import write_run_report
+
+    if args.units is not None:
+        raise DataError("--units goes with --distill; --int8 keeps the run's architecture")
+    folder, metrics = int8_forecast_run(run, out=args.out)
+    write_run_report(folder)
+    c, new, old = metrics["compression"], metrics["test"]["model"], metrics["original"]["test"]["model"]
+    print(f"{'':<24}" + "".join(f"{k:>10}" for k in ("MAE", "RMSE", "MASE")) + f"{'bytes':>10}")
+    for name, scores, size in (("original (float32)", old, c["float32_bytes"]), ("int8", new, c["int8_bytes"])):
+        print(f"{name:<24}" + "".join(f"{scores[k.lower()]:>10.4f}" for k in ("MAE", "RMSE", "MASE")) + f"{size:>10}")
     _say(args, f"\nrun folder: {folder}  (metrics.json: 'original' beside 'test'; report.html)")
     return 0

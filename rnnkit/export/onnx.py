@@ -22,7 +22,6 @@ import io
 import logging
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -80,7 +79,7 @@ def _require_packages() -> None:
 
 
 def _describe(model: nn.Module) -> tuple[bool, int | None, bool]:
-    """(is a recurrent layer, its batch axis (0 or 1) or None for models, whether it takes lengths)."""
+    """(is a recurrent layer, the batch axis of x (0 or 1), whether it takes lengths)."""
     from rnnkit.models.model import Model, _takes_lengths
     from rnnkit.nn.recurrent import RecurrentLayer
 

@@ -85,3 +85,20 @@ def test_only_classify_runs(capsys, tmp_path):
     (folder,) = tmp_path.iterdir()
     code, _, err = run_cli(capsys, "compress", str(folder), "--prune", "0.5", "--out", str(tmp_path / "c"))
     assert code == 2 and "is a forecast run; compress takes classify runs" in err
+
+
+def test_int8_of_a_forecast_run_is_scored_like_evaluate(capsys, tmp_path):
+    runs = tmp_path / "runs"
+    assert main(["train", "-q", "--data", "seattle_weather", "--units", "8", "--epochs", "1", "--out", str(runs)]) == 0
+    (original,) = runs.iterdir()
+    code, out, err = run_cli(capsys, "compress", str(original), "--int8", "-q", "--out", str(tmp_path / "int8"))
+    assert code == 0, err
+    (folder,) = (tmp_path / "int8").iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    before, after = metrics["original"]["test"]["model"], metrics["test"]["model"]
+    assert before["mae"] == pytest.approx(json.loads((original / "metrics.json").read_text())["test"]["model"]["mae"])
+    assert after["mae"] == pytest.approx(before["mae"], rel=0.02)        # weights to 1/254 of each row's range
+    assert metrics["compression"]["int8_bytes"] < metrics["compression"]["float32_bytes"]
+    assert (folder / "report.html").is_file() and json.loads((folder / "run.json").read_text())["compression"] == "int8"
+    code, out, err = run_cli(capsys, "evaluate", str(folder))
+    assert code == 0 and f"{after['mae']:.3f}" in out
