@@ -15,13 +15,13 @@ __all__ = ["add_compress_parser", "compress"]
 
 def add_compress_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     command = sub.add_parser(
-        "compress", parents=[common], help="quantise, prune or distil a classification run into a new run folder",
+        "compress", parents=[common], help="quantise, prune or distil a run into a new run folder (classify; forecast: --int8)",
         description="--int8 stores the weights as int8 (per-row scales) and predicts through int8 products "
                     "(rnnkit.compress.quantize_dynamic; no training); --prune FRACTION zeroes that share of the weights (global magnitude; --structured: of the "
                     "hidden units) and fine-tunes with them kept at zero; --distill --units N trains a model of N "
                     "units on the run's data from the run's model's softened outputs (Hinton et al. 2015). "
                     "The new run folder's metrics hold the original's beside its own.")
-    command.add_argument("run", help="a run folder written by `rnnkit train` (task classify)")
+    command.add_argument("run", help="a run folder written by `rnnkit train` (task classify; forecast with --int8)")
     how = command.add_mutually_exclusive_group(required=True)
     how.add_argument("--int8", action="store_true", help="dynamic int8 quantisation (inference)")
     how.add_argument("--prune", type=float, default=None, metavar="FRACTION", help="prune this share, in [0, 1)")
