@@ -40,15 +40,38 @@ def export(args: argparse.Namespace) -> int:
     run = open_run(args.run)
     model = run.model(quantized=False)   # an int8 run exports its dequantized weights, computed in float32
     facts = {k: v for k, v in run.state.items() if k not in _ENVIRONMENT_KEYS}
+    metadata = {"task": run.task, "run": json.dumps(facts, sort_keys=True)}
+    model, text = _without_vectorizer(model, metadata)
     try:
-        result = to_onnx(model, args.onnx, opset=args.opset,
-                         metadata={"task": run.task, "run": json.dumps(facts, sort_keys=True)})
+        result = to_onnx(model, args.onnx, opset=args.opset, metadata=metadata)
     except ImportError as error:
         raise DataError(str(error)) from None
     except (TypeError, ValueError, RuntimeError) as error:
         raise DataError(f"cannot export the {run.task} run {args.run!r}: {str(error).splitlines()[0]}") from None
     _say(args, f"wrote {result.path}  inputs {', '.join(result.inputs)} -> outputs {', '.join(result.outputs)}")
+    if text:
+        _say(args, "x: token ids (0 padding) of the run's TextVectorization; its settings and vocabulary (index = id) "
+                   "are in the file's rnnkit.text_vectorization metadata")
     shapes = ", ".join(f"B{b} T{t}" for b, t in result.checked_shapes)
     _say(args, f"onnxruntime vs rnnkit on {shapes} (padded, random lengths): max |diff| {result.max_abs_error:.2e} "
                f"(bound {result.bound:.1e})")
     return 0
+
+
+def _without_vectorizer(model: Any, metadata: dict[str, str]) -> tuple[Any, bool]:
+    """A text run's model reads strings through its TextVectorization, which has no ONNX form: export the layers
+    after it (same objects, same weights; ids (B, T) in) and store the vectorizer's config and vocabulary in the
+    metadata so a server can map text to ids as the run does."""
+    from rnnkit.layers import TextVectorization
+    from rnnkit.models import Sequential
+
+    layers = list(getattr(model, "layers", []))
+    if not layers or not isinstance(layers[0], TextVectorization):
+        return model, False
+    vectorizer = layers[0]
+    if vectorizer.tokenizer is not None:
+        raise DataError("rnnkit export: this text run's vectorizer uses a subword tokenizer, which the file's "
+                        "metadata cannot carry yet; export a run trained with the word vocabulary")
+    metadata["text_vectorization"] = json.dumps({"config": vectorizer.get_config(),
+                                                 "vocabulary": vectorizer.get_vocabulary()})
+    return Sequential(layers[1:]), True

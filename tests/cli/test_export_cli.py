@@ -66,3 +66,36 @@ def test_bad_requests_are_one_line_errors(capsys, classify_run, argv, message):
 def test_missing_run(capsys, tmp_path):
     code, out, err = run_cli(capsys, "export", str(tmp_path / "nope"), "--onnx", str(tmp_path / "m.onnx"))
     assert code == 2 and "does not exist" in err and not (tmp_path / "m.onnx").exists()
+
+
+def test_text_run_exports_the_network_after_its_vectorizer(capsys, tmp_path):
+    import csv
+    import random
+
+    rng = random.Random(0)
+    good, bad = "great tasty love fresh".split(), "bad stale awful bland".split()
+    data = tmp_path / "reviews.csv"
+    with open(data, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["review", "score"])
+        for _ in range(120):
+            label = rng.choice(["pos", "neg"])
+            writer.writerow([" ".join(rng.choices(good if label == "pos" else bad, k=rng.randint(2, 9))), label])
+    runs = tmp_path / "runs"
+    assert main(["train", "-q", "--task", "text", "--data", str(data), "--text-column", "review", "--label-column",
+                 "score", "--epochs", "1", "--out", str(runs)]) == 0
+    (folder,) = runs.iterdir()
+    path = tmp_path / "text.onnx"
+    code, out, err = run_cli(capsys, "export", str(folder), "--onnx", str(path))
+    assert code == 0, err
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    vocabulary = json.loads(props["rnnkit.text_vectorization"])["vocabulary"]
+    from rnnkit.tasks.runs import open_run
+
+    model = open_run(folder).model()
+    texts = ["great fresh love", "awful bland stale bad bad", "tasty"]
+    assert vocabulary == model.layers[0].get_vocabulary()
+    ids, lengths = model.layers[0].vectorize(texts)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"x": ids.numpy(), "lengths": lengths.numpy()})[0]
+    np.testing.assert_allclose(got, model.predict(texts), rtol=0, atol=1e-5)
