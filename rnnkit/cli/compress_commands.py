@@ -15,13 +15,13 @@ __all__ = ["add_compress_parser", "compress"]
 
 def add_compress_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     command = sub.add_parser(
-        "compress", parents=[common], help="quantise, prune or distil a run into a new run folder (classify; forecast: --int8)",
+        "compress", parents=[common], help="quantise, prune or distil a run into a new run folder (classify; forecast, text: --int8)",
         description="--int8 stores the weights as int8 (per-row scales) and predicts through int8 products "
                     "(rnnkit.compress.quantize_dynamic; no training); --prune FRACTION zeroes that share of the weights (global magnitude; --structured: of the "
                     "hidden units) and fine-tunes with them kept at zero; --distill --units N trains a model of N "
                     "units on the run's data from the run's model's softened outputs (Hinton et al. 2015). "
                     "The new run folder's metrics hold the original's beside its own.")
-    command.add_argument("run", help="a run folder written by `rnnkit train` (task classify; forecast with --int8)")
+    command.add_argument("run", help="a run folder written by `rnnkit train` (task classify; forecast and text with --int8)")
     how = command.add_mutually_exclusive_group(required=True)
     how.add_argument("--int8", action="store_true", help="dynamic int8 quantisation (inference)")
     how.add_argument("--prune", type=float, default=None, metavar="FRACTION", help="prune this share, in [0, 1)")
@@ -42,11 +42,11 @@ def compress(args: argparse.Namespace) -> int:
     from rnnkit.tasks.runs import open_run
 
     run = open_run(args.run)
-    if run.task == "forecast" and args.int8:
-        return _int8_forecast(args, run)
+    if run.task in ("forecast", "text") and args.int8:
+        return _int8(args, run)
     if run.task != "classify":
         raise DataError(f"rnnkit compress: {args.run!r} is a {run.task} run; compress takes classify runs "
-                        f"(`rnnkit train --task classify ...`), and forecast runs with --int8, so far")
+                        f"(`rnnkit train --task classify ...`), and forecast and text runs with --int8, so far")
     if args.distill and args.units is None:
         raise DataError("--distill needs --units N, the student's size (e.g. half the run's units)")
     if not args.distill and args.units is not None:
@@ -83,17 +83,23 @@ def compress(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int8_forecast(args: argparse.Namespace, run: Any) -> int:
-    from rnnkit.tasks.forecast.compress import int8_forecast_run
+def _int8(args: argparse.Namespace, run: Any) -> int:
+    from rnnkit.tasks.int8 import int8_run
     from rnnkit.tasks.report import write_run_report
 
     if args.units is not None:
         raise DataError("--units goes with --distill; --int8 keeps the run's architecture")
-    folder, metrics = int8_forecast_run(run, out=args.out)
+    folder, metrics = int8_run(run, out=args.out)
     write_run_report(folder)
-    c, new, old = metrics["compression"], metrics["test"]["model"], metrics["original"]["test"]["model"]
-    print(f"{'':<24}" + "".join(f"{k:>10}" for k in ("MAE", "RMSE", "MASE")) + f"{'bytes':>10}")
+    c = metrics["compression"]
+    if run.task == "forecast":
+        keys = ("mae", "rmse", "mase")
+        new, old = metrics["test"]["model"], metrics["original"]["test"]["model"]
+    else:
+        keys = ("accuracy", "macro_f1")
+        new, old = metrics["test"], metrics["original"]["test"]
+    print(f"{'':<24}" + "".join(f"{k:>10}" for k in keys) + f"{'bytes':>10}")
     for name, scores, size in (("original (float32)", old, c["float32_bytes"]), ("int8", new, c["int8_bytes"])):
-        print(f"{name:<24}" + "".join(f"{scores[k.lower()]:>10.4f}" for k in ("MAE", "RMSE", "MASE")) + f"{size:>10}")
+        print(f"{name:<24}" + "".join(f"{scores[k]:>10.4f}" for k in keys) + f"{size:>10}")
     _say(args, f"\nrun folder: {folder}  (metrics.json: 'original' beside 'test'; report.html)")
     return 0

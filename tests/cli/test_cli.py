@@ -25,6 +25,26 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def tiny_text_run(tmp_path: Path, *, epochs: int = 1) -> Path:
+    """A text run trained on 120 generated two-class reviews (a few seconds): for commands that read text runs."""
+    import csv
+    import random
+
+    rng = random.Random(0)
+    good, bad = "great tasty love fresh".split(), "bad stale awful bland".split()
+    data = tmp_path / "reviews.csv"
+    with open(data, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["review", "score"])
+        for _ in range(120):
+            label = rng.choice(["pos", "neg"])
+            writer.writerow([" ".join(rng.choices(good if label == "pos" else bad, k=rng.randint(2, 9))), label])
+    runs = tmp_path / "text_runs"
+    assert main(["train", "-q", "--task", "text", "--data", str(data), "--text-column", "review", "--label-column",
+                 "score", "--epochs", str(epochs), "--out", str(runs)]) == 0
+    return only_folder(runs)
+
+
 def only_folder(root: Path) -> Path:
     (folder,) = [p for p in root.iterdir() if p.is_dir()]
     return folder

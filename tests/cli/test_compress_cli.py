@@ -8,7 +8,7 @@ import json
 import pytest
 
 from rnnkit.cli import main
-from tests.cli.test_cli import run_cli
+from tests.cli.test_cli import run_cli, tiny_text_run
 
 TRAIN = ["train", "-q", "--data", "japanese_vowels", "--units", "16", "--epochs", "3", "--patience", "0",
          "--baseline", "none"]
@@ -102,3 +102,18 @@ def test_int8_of_a_forecast_run_is_scored_like_evaluate(capsys, tmp_path):
     assert (folder / "report.html").is_file() and json.loads((folder / "run.json").read_text())["compression"] == "int8"
     code, out, err = run_cli(capsys, "evaluate", str(folder))
     assert code == 0 and f"{after['mae']:.3f}" in out
+
+
+def test_int8_of_a_text_run(capsys, tmp_path):
+    original = tiny_text_run(tmp_path, epochs=2)
+    code, out, err = run_cli(capsys, "compress", str(original), "--int8", "-q", "--out", str(tmp_path / "int8"))
+    assert code == 0, err
+    (folder,) = (tmp_path / "int8").iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["original"]["test"]["accuracy"] == pytest.approx(
+        json.loads((original / "metrics.json").read_text())["test"]["accuracy"])
+    assert abs(metrics["test"]["accuracy"] - metrics["original"]["test"]["accuracy"]) <= 0.05
+    assert (folder / "test_predictions.csv").is_file()
+    code, out, err = run_cli(capsys, "evaluate", str(folder))
+    assert code == 0 and f"{metrics['test']['accuracy']:.4f}" in out
+

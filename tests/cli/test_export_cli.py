@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rnnkit.cli import main
-from tests.cli.test_cli import run_cli
+from tests.cli.test_cli import run_cli, tiny_text_run
 
 onnxruntime = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
@@ -69,22 +69,7 @@ def test_missing_run(capsys, tmp_path):
 
 
 def test_text_run_exports_the_network_after_its_vectorizer(capsys, tmp_path):
-    import csv
-    import random
-
-    rng = random.Random(0)
-    good, bad = "great tasty love fresh".split(), "bad stale awful bland".split()
-    data = tmp_path / "reviews.csv"
-    with open(data, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["review", "score"])
-        for _ in range(120):
-            label = rng.choice(["pos", "neg"])
-            writer.writerow([" ".join(rng.choices(good if label == "pos" else bad, k=rng.randint(2, 9))), label])
-    runs = tmp_path / "runs"
-    assert main(["train", "-q", "--task", "text", "--data", str(data), "--text-column", "review", "--label-column",
-                 "score", "--epochs", "1", "--out", str(runs)]) == 0
-    (folder,) = runs.iterdir()
+    folder = tiny_text_run(tmp_path, epochs=1)
     path = tmp_path / "text.onnx"
     code, out, err = run_cli(capsys, "export", str(folder), "--onnx", str(path))
     assert code == 0, err
