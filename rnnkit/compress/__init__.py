@@ -13,7 +13,7 @@ knowledge distillation into a smaller student as a ``train_step``, and dynamic i
 
 from rnnkit.compress.distillation import Distiller, distillation_loss
 from rnnkit.compress.pruning import KeepPruned, apply_masks, magnitude_prune, sparsity
-from rnnkit.compress.quantize import Int8Linear, Int8Recurrent, dequantize_weights_, quantize_dynamic, weight_bytes
+from rnnkit.compress.quantize import Int8Embedding, Int8Linear, Int8Recurrent, dequantize_weights_, quantize_dynamic, weight_bytes
 
-__all__ = ["Distiller", "Int8Linear", "dequantize_weights_", "Int8Recurrent", "KeepPruned", "apply_masks", "distillation_loss",
+__all__ = ["Distiller", "Int8Embedding", "Int8Linear", "dequantize_weights_", "Int8Recurrent", "KeepPruned", "apply_masks", "distillation_loss",
            "magnitude_prune", "quantize_dynamic", "sparsity", "weight_bytes"]

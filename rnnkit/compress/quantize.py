@@ -1,4 +1,5 @@
-r"""Dynamic int8 quantisation of ``Linear``/``Dense`` and the ``rnnkit.nn`` RNN, LSTM and GRU, for CPU inference.
+r"""Dynamic int8 quantisation of ``Linear``/``Dense``, ``Embedding`` and the ``rnnkit.nn`` RNN, LSTM and GRU, for
+CPU inference.
 
 Weights are stored as int8 with one float scale per output row (symmetric, per channel):
 
@@ -42,7 +43,7 @@ from rnnkit.cells.loop import run_steps
 from rnnkit.cells.steps import _gru_combine, _lstm_gates
 from rnnkit.nn._state import stack_states
 
-__all__ = ["quantize_weight", "Int8Linear", "Int8Recurrent", "quantize_dynamic", "dequantize_weights_", "weight_bytes"]
+__all__ = ["quantize_weight", "Int8Linear", "Int8Embedding", "Int8Recurrent", "quantize_dynamic", "dequantize_weights_", "weight_bytes"]
 
 
 # Weights (K·N) from which a product runs through the int8 GEMM. Measured at 1 thread on the 2-core box (µs per
@@ -121,6 +122,23 @@ class Int8Linear(nn.Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, int8, reference={self.reference}"
+
+
+class Int8Embedding(nn.Module):
+    """An embedding table stored as int8 with one scale per row (per token): ``e = s_v Q_v``, gathered then scaled."""
+
+    def __init__(self, embedding: nn.Embedding) -> None:
+        super().__init__()
+        q, scale = quantize_weight(embedding.weight)
+        self.register_buffer("weight_q", q)
+        self.register_buffer("scale", scale)
+        self.num_embeddings, self.embedding_dim = embedding.num_embeddings, embedding.embedding_dim
+
+    def forward(self, ids: Tensor) -> Tensor:
+        return self.weight_q[ids].float() * self.scale[ids].unsqueeze(-1)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}, int8"
 
 
 class Int8Recurrent(nn.Module):
@@ -225,9 +243,9 @@ class Int8Recurrent(nn.Module):
 
 
 def quantize_dynamic(model: nn.Module, *, reference: bool = False) -> nn.Module:
-    """A copy of ``model`` in eval mode with every ``torch.nn.Linear`` and every ``rnnkit.nn`` RNN/LSTM/GRU replaced
-    by its int8 form (``Int8Linear``, ``Int8Recurrent``); other modules (embeddings, LayerNorm cells, convolutions)
-    are kept as they are. For inference: ``predict`` works as on the original."""
+    """A copy of ``model`` in eval mode with every ``torch.nn.Linear``, ``torch.nn.Embedding`` and ``rnnkit.nn``
+    RNN/LSTM/GRU replaced by its int8 form (``Int8Linear``, ``Int8Embedding``, ``Int8Recurrent``); other modules
+    (LayerNorm cells, convolutions) are kept as they are. For inference: ``predict`` works as on the original."""
     from rnnkit.nn import GRU, LSTM, RNN
 
     if not isinstance(model, nn.Module):
@@ -241,6 +259,8 @@ def quantize_dynamic(model: nn.Module, *, reference: bool = False) -> nn.Module:
                 setattr(parent, name, Int8Recurrent(child, reference=reference))
             elif isinstance(child, nn.Linear):
                 setattr(parent, name, Int8Linear.from_linear(child, reference=reference))
+            elif isinstance(child, nn.Embedding):
+                setattr(parent, name, Int8Embedding(child))
             else:
                 swap(child)
 
@@ -260,7 +280,7 @@ def dequantize_weights_(model: nn.Module) -> nn.Module:
 
     with torch.no_grad():
         for module in model.modules():
-            if type(module) in (RNN, LSTM, GRU) or isinstance(module, nn.Linear):
+            if type(module) in (RNN, LSTM, GRU) or isinstance(module, (nn.Linear, nn.Embedding)):
                 for name, p in module.named_parameters(recurse=False):
                     if name.startswith("weight") and p.dim() == 2:
                         q, scale = quantize_weight(p)

@@ -105,3 +105,16 @@ def test_wide_layer_steps_through_the_int8_product():
         y_ref, _ = layer(x)
     error = float((y - y_ref).abs().max())
     assert 0 < error < 0.05
+
+
+def test_int8_embedding_rows_are_within_half_a_step():
+    from rnnkit.compress import Int8Embedding
+
+    torch.manual_seed(0)
+    table = torch.nn.Embedding(30, 32)                                   # a scale per row: (32 + 4) bytes vs 128
+    int8 = Int8Embedding(table)
+    ids = torch.tensor([[0, 5, 29], [7, 7, 1]])
+    scale = int8.scale[ids].unsqueeze(-1)
+    with torch.no_grad():
+        assert torch.all((int8(ids) - table(ids)).abs() <= scale / 2 + 1e-7)
+    assert weight_bytes(table) > 3 * weight_bytes(int8)
