@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["elman_step", "lstm_step", "gru_step", "layer_norm_lstm_step", "layer_norm_gru_step", "LAYER_NORM_EPS"]
+__all__ = ["elman_step", "lstm_step", "gru_step", "gru_reset_before_step", "layer_norm_lstm_step", "layer_norm_gru_step", "LAYER_NORM_EPS"]
 
 LAYER_NORM_EPS = 1e-5
 
@@ -112,3 +112,24 @@ def layer_norm_gru_step(x_t, state, weights, recurrent_mask=None):
     if b_ih is not None:
         A, R = A + b_ih, R + b_hh
     return (_gru_combine(A, R, h_prev),)
+
+
+def gru_reset_before_step(x_t, state, weights, recurrent_mask=None):
+    r"""The "reset before" GRU (Cho et al. 2014; Keras' ``reset_after=False``): r multiplies h_{t-1} before W_hn:
+
+    r = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+    z = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+    n = tanh(W_in x_t + b_in + W_hn (r ⊙ h_{t-1}) + b_hn)
+    h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+    """
+    W_ih, W_hh, b_ih, b_hh = weights
+    (h_prev,) = state
+    H = h_prev.shape[-1]
+    h_in = _recurrent_input(h_prev, recurrent_mask)
+    A_r, A_z, A_n = F.linear(x_t, W_ih, b_ih).chunk(3, dim=-1)
+    R_r, R_z = F.linear(h_in, W_hh[: 2 * H], None if b_hh is None else b_hh[: 2 * H]).chunk(2, dim=-1)
+    r = torch.sigmoid(A_r + R_r)
+    z = torch.sigmoid(A_z + R_z)
+    n = torch.tanh(A_n + F.linear(r * h_in, W_hh[2 * H:], None if b_hh is None else b_hh[2 * H:]))
+    return ((1 - z) * n + z * h_prev,)
+

@@ -16,6 +16,7 @@ Layouts, Keras → rnnkit (torch), with I inputs, H units, O outputs, k kernel w
                →  weight_ih_l0 = kernel^T (G, I), weight_hh_l0 = recurrent^T (G, H), bias_ih_l0 = bias,
                   bias_hh_l0 = 0 (Keras has one bias; torch adds b_ih + b_hh, so the sum is Keras' bias)
     GRU (reset_after=True)  kernel (I, 3H), recurrent (H, 3H), bias (2, 3H); gate blocks z, r, h
+    GRU (reset_after=False) the same, bias (3H,) on the input side
                →  blocks reordered to torch's r, z, n, then transposed; bias_ih_l0 = bias[0] (input),
                   bias_hh_l0 = bias[1] (recurrent, the one inside r ⊙ (W_hn h + b_hn))
 
@@ -142,7 +143,10 @@ def _recurrent(reader: WeightReader, owner: str, cell: str, core: nn.Module, suf
     if not use_bias:
         return
     b_ih, b_hh = getattr(core, f"bias_ih_l0{suffix}"), getattr(core, f"bias_hh_l0{suffix}")
-    if gru:  # reset_after=True: row 0 the input bias, row 1 the recurrent bias
+    if gru and type(core).__name__ == "GRUResetBefore":   # reset_after=False: one bias (3H,), all on the input side
+        _copy(b_ih, reorder(reader.array(owner, f"{cell}/vars/2", (G,), "bias (3H,) of a reset_after=False GRU")))
+        _copy(b_hh, np.zeros(G, dtype=np.float32))
+    elif gru:  # reset_after=True: row 0 the input bias, row 1 the recurrent bias
         bias = reader.array(owner, f"{cell}/vars/2", (2, G), "bias (2, 3H): input bias, recurrent bias")
         _copy(b_ih, reorder(bias[0]))
         _copy(b_hh, reorder(bias[1]))

@@ -6,11 +6,11 @@ and nothing in the file is executed (no pickle, no eval, no custom objects). Eac
 rnnkit layer of the same name and arguments (``rnnkit.layers``); ``_keras_weights`` moves the weights into
 torch's layouts (transposes, GRU gate order z, r, h → r, z, n).
 
-Supported (Keras 3 ``Sequential`` only): ``InputLayer``, ``SimpleRNN``, ``LSTM``, ``GRU`` (reset_after=True),
+Supported (Keras 3 ``Sequential`` only): ``InputLayer``, ``SimpleRNN``, ``LSTM``, ``GRU`` (reset_after True or False),
 ``Bidirectional`` (merge_mode concat, sum, mul, ave), ``Dense``, ``Embedding`` (mask_zero), ``Dropout``,
 ``TimeDistributed``, ``Conv1D``, ``MaxPooling1D``, ``AveragePooling1D``, ``GlobalAveragePooling1D``,
 ``GlobalMaxPooling1D``. Anything else — another layer class, a functional model, an option whose result
-rnnkit cannot reproduce (``stateful``, ``unroll``, ``return_state``, ``reset_after=False``, a recurrent
+rnnkit cannot reproduce (``stateful``, ``unroll``, ``return_state``, a recurrent
 activation other than sigmoid, a non-float32 dtype policy, an activation rnnkit lacks) — is a ValueError
 naming the layer, what was expected and what was received. Initialisers, regularisers, constraints,
 ``trainable`` and seeds do not change predictions and are ignored.
@@ -203,11 +203,8 @@ def _recurrent(spec: dict[str, Any], name: str | None) -> RecurrentLayer:
     _require(spec, "unroll", (False,), "Save with unroll=False (the same weights; rnnkit never unrolls).", False)
     _require(spec, "return_state", (False,), "A Sequential passes one tensor on; save with return_state=False.",
              False)
-    if kind == "GRU" and c.get("reset_after", True) is not True:
-        raise ValueError(
-            f"load_keras: {_owner(spec)}: reset_after=False is not supported; rnnkit's GRU is the reset_after=True "
-            "form (Keras' default, the cuDNN one). Retrain the Keras model with GRU(reset_after=True)."
-        )
+    if kind == "GRU":
+        _require(spec, "reset_after", (True, False), "Save the model with reset_after=True or False.", True)
     if kind == "SimpleRNN":
         activation = _activation(spec, allowed=("tanh", "relu"))
     else:
@@ -220,6 +217,8 @@ def _recurrent(spec: dict[str, Any], name: str | None) -> RecurrentLayer:
         "go_backwards": c.get("go_backwards", False), "dropout": c.get("dropout", 0.0),
         "recurrent_dropout": c.get("recurrent_dropout", 0.0), "name": name,
     }
+    if kind == "GRU":
+        options["reset_after"] = c.get("reset_after", True)
     try:
         return cls(c["units"], activation, **options)
     except (TypeError, ValueError) as error:

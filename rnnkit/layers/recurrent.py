@@ -317,16 +317,23 @@ class LSTM(RecurrentLayer):
 
 
 class GRU(RecurrentLayer):
-    """GRU layer around ``rnnkit.nn.GRU`` (the "reset after" form, Keras' default ``reset_after=True``).
+    """GRU layer around ``rnnkit.nn.GRU`` (the "reset after" form, Keras' default ``reset_after=True``), or with
+    ``reset_after=False`` around ``rnnkit.nn.GRUResetBefore`` (r applied to h_{t-1} before W_hn; no hand-derived
+    kernel: the per-step reference with autograd).
 
-    Extra keyword argument: ``chrono_max=None`` (an int T_max >= 2: chrono update-gate bias,
+    Extra keyword arguments: ``reset_after=True``; ``chrono_max=None`` (an int T_max >= 2: chrono update-gate bias,
     b_z ~ log(U[1, T_max - 1]), z being the fraction of h_{t-1} kept).
     """
 
     core_class = rnn_core.GRU
 
-    def __init__(self, units: int, activation: str = "tanh", *, chrono_max: int | None = None,
-                 **options: Any) -> None:
+    def __init__(self, units: int, activation: str = "tanh", *, reset_after: bool = True,
+                 chrono_max: int | None = None, **options: Any) -> None:
+        if not isinstance(reset_after, bool):
+            raise TypeError(f"GRU: reset_after must be True or False; got {reset_after!r}.")
+        self.reset_after = reset_after
+        if not reset_after:
+            self.core_class = rnn_core.GRUResetBefore
         self.chrono_max = _chrono_max(type(self).__name__, chrono_max, options.get("use_bias", True))
         super().__init__(units, activation, **options)
 
@@ -336,7 +343,7 @@ class GRU(RecurrentLayer):
             nn_init.chrono_(self.core, self.chrono_max)       # b_z in bias_ih
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "chrono_max": self.chrono_max}
+        return {**super().get_config(), "reset_after": self.reset_after, "chrono_max": self.chrono_max}
 
 
 class LayerNormLSTM(LSTM):

@@ -24,13 +24,13 @@ from typing import Any
 import torch
 
 from rnnkit._checks import check_choice
-from rnnkit.cells.steps import elman_step, gru_step, lstm_step
+from rnnkit.cells.steps import elman_step, gru_reset_before_step, gru_step, lstm_step
 from rnnkit.kernels import NONLINEARITIES
 from rnnkit.kernels.compiled import elman_sequence, gru_sequence, lstm_sequence
 from rnnkit.kernels.compiled import stream
 from rnnkit.nn.recurrent import RecurrentLayer
 
-__all__ = ["RNN", "LSTM", "GRU"]
+__all__ = ["RNN", "LSTM", "GRU", "GRUResetBefore"]
 
 
 class RNN(RecurrentLayer):
@@ -144,3 +144,25 @@ class GRU(RecurrentLayer):
 
     def _step(self, x_t, state, weights, recurrent_mask=None):
         return gru_step(x_t, state, weights, recurrent_mask)
+
+
+class GRUResetBefore(RecurrentLayer):
+    r"""The "reset before" GRU (Cho et al. 2014; Keras' ``GRU(reset_after=False)``), r applied to h_{t-1} before W_hn:
+
+        r = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)      z = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n = tanh(W_in x_t + b_in + W_hn (r ⊙ h_{t-1}) + b_hn)
+        h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+
+    Parameters as ``GRU`` (gate order r, z, n). It exists to run models trained in that form (``rnnkit.load_keras``);
+    it has no hand-derived kernel and no torch.nn twin: every backend runs the per-step reference with autograd.
+    """
+
+    gate_count = 3
+    state_count = 1
+
+    def _sequence(self, x, state, weights, mask, reverse, noise):
+        return self._reference(x, state, weights, mask, reverse, noise)
+
+    def _step(self, x_t, state, weights, recurrent_mask=None):
+        return gru_reset_before_step(x_t, state, weights, recurrent_mask)
+

@@ -57,9 +57,19 @@ def test_layer_names_and_padding_mask_are_imported():
     assert np.abs(model.predict(data["x"]) - data["y"]).max() > 1e-3
 
 
-def test_gru_reset_after_false_is_refused():
-    with pytest.raises(ValueError, match=r"GRU 'gru_\d+': reset_after=False is not supported.*reset_after=True"):
-        load_keras(FIXTURES / "gru_reset_before.keras")
+def test_gru_reset_after_false_is_the_reset_before_cell():
+    """Keras' reset_after=False imports as rnnkit.nn.GRUResetBefore (its predictions: test_predictions_equal_keras);
+    read as the reset-after cell on the same weights, the predictions would differ."""
+    import rnnkit.nn as rn
+
+    model = load_keras(FIXTURES / "gru_reset_before.keras")
+    core = model.layers[0].core
+    assert type(core) is rn.GRUResetBefore and model.layers[0].get_config()["reset_after"] is False
+    data = np.load(FIXTURES / "gru_reset_before.npz")
+    after = rn.GRU(core.input_size, core.hidden_size, batch_first=True)
+    after.load_state_dict(core.state_dict())
+    model.layers[0].core = after
+    assert np.abs(model.predict(data["x"]) - data["y"]).max() > 1e-3
 
 
 # --- bad files: a fixture with its config.json edited ------------------------------------------------

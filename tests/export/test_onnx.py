@@ -36,7 +36,8 @@ def _outputs(layer, x, lengths):
 
 
 @pytest.mark.parametrize("cls, batch_first", [(rn.RNN, True), (rn.LSTM, False), (rn.GRU, True),
-                                              (rn.LayerNormLSTM, True), (rn.LayerNormGRU, False)])
+                                              (rn.LayerNormLSTM, True), (rn.LayerNormGRU, False),
+                                              (rn.GRUResetBefore, True)])
 def test_layer_matches_eager_on_unseen_shapes_and_padded_batches(tmp_path, cls, batch_first):
     torch.manual_seed(0)
     layer = cls(3, 16, num_layers=2, bidirectional=True, batch_first=batch_first)
