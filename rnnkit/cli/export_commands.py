@@ -13,9 +13,6 @@ from rnnkit.data import DataError
 
 __all__ = ["add_export_parser", "export"]
 
-# run.json entries that describe the machine, not what the model reads
-_ENVIRONMENT_KEYS = ("python", "torch", "numpy", "rnnkit", "platform", "threads", "status", "started", "finished")
-
 
 def add_export_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     command = sub.add_parser(
@@ -33,13 +30,13 @@ def add_export_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def export(args: argparse.Namespace) -> int:
     from rnnkit.export.onnx import to_onnx
-    from rnnkit.tasks.runs import open_run
+    from rnnkit.tasks.runs import open_run, run_facts
 
     if not args.onnx.endswith(".onnx"):
         raise DataError(f"--onnx expects a file name ending in .onnx; got {args.onnx!r}, e.g. --onnx model.onnx")
     run = open_run(args.run)
     model = run.model(quantized=False)   # an int8 run exports its dequantized weights, computed in float32
-    facts = {k: v for k, v in run.state.items() if k not in _ENVIRONMENT_KEYS}
+    facts = run_facts(run.state)
     metadata = {"task": run.task, "run": json.dumps(facts, sort_keys=True)}
     model, text = _without_vectorizer(model, metadata)
     try:

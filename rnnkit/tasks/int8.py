@@ -9,13 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from rnnkit.tasks.runs import RunFolder, finish_run, open_run, start_run, write_json
+from rnnkit.tasks.runs import RunFolder, finish_run, open_run, run_facts, start_run, write_json
 
 __all__ = ["INT8_TASKS", "int8_run"]
-
-# run.json keys that describe the machine or the run's life, rewritten for the new folder
-_OWN_KEYS = ("task", "status", "started", "finished", "seed", "python", "torch", "numpy", "rnnkit", "platform",
-             "threads")
 
 
 def _score_forecast(run: RunFolder, folder: Path) -> dict[str, Any]:
@@ -52,7 +48,7 @@ def int8_run(run: RunFolder, *, out: str | Path) -> tuple[Path, dict[str, Any]]:
     quantized = quantize_dynamic(original)
     compression = {"method": "int8", "float32_bytes": weight_bytes(original), "int8_bytes": weight_bytes(quantized)}
     compression["size_ratio"] = compression["float32_bytes"] / compression["int8_bytes"]
-    state = {k: v for k, v in run.state.items() if k not in _OWN_KEYS}
+    state = run_facts(run.state)
     state.update({"compressed_from": str(run.path), "compression": "int8"})
     folder = start_run(out, task=run.task, config=run.config)
     finish_run(folder, task=run.task, config=run.config, state=state, metrics={}, model=dequantize_weights_(original))

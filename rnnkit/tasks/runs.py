@@ -82,6 +82,13 @@ def _environment() -> dict[str, Any]:
             "compiled_kernels": compiled.is_available()}
 
 
+def run_facts(state: dict[str, Any]) -> dict[str, Any]:
+    """run.json without what describes the machine (``_environment``) or the run's life (task, status, times, seed):
+    what a copy of the run (rnnkit compress) or a file made from it (rnnkit export) carries on."""
+    own = {"task", "status", "started", "finished", "seed", *_environment()}
+    return {k: v for k, v in state.items() if k not in own}
+
+
 def start_run(out: str | Path, *, task: str, config: Any) -> Path:
     """Create the run folder and write config.toml and run.json (status "running") before training."""
     folder = new_run_folder(out, task=task, data=config.data)
