@@ -128,7 +128,7 @@ class Layer(nn.Module, metaclass=abc.ABCMeta):
                 f"{self.display_name}: input must be a floating-point tensor; got dtype {x.dtype}. Use x.float()"
                 + (", or an Embedding first for integer ids." if not x.is_complex() and x.dtype != torch.bool else ".")
             )
-        weight = next((p for p in self.parameters() if p.is_floating_point()), None)
+        weight = first_float_parameter(self)
         if weight is not None and weight.dtype != x.dtype and weight.device.type != "meta":
             raise TypeError(
                 f"{self.display_name}: input has dtype {x.dtype} but the layer's weights are {weight.dtype}. "
@@ -142,6 +142,26 @@ class Layer(nn.Module, metaclass=abc.ABCMeta):
 
     def count_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def first_float_parameter(module: nn.Module) -> nn.Parameter | None:
+    """The first floating-point parameter in ``module.parameters()`` order, or None.
+
+    The same answer as ``next(p for p in module.parameters() if p.is_floating_point())``, by a plain walk over
+    the registered parameters and submodules: ``parameters()`` builds generators over ``named_modules()``,
+    which every layer paid on every call to find its dtype (bench/fit_overhead.py)."""
+    visited: set[int] = set()   # modules, as named_modules() memoises them (a shared one is walked once)
+    pending = [module]
+    while pending:
+        current = pending.pop()
+        if id(current) in visited:
+            continue
+        visited.add(id(current))
+        for p in current._parameters.values():
+            if p is not None and p.is_floating_point():
+                return p
+        pending.extend(m for m in reversed(current._modules.values()) if m is not None)
+    return None
 
 
 @contextlib.contextmanager

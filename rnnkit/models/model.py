@@ -38,7 +38,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit import optimizers as optimizers_module
-from rnnkit.layers._base import snake_case
+from rnnkit.layers._base import first_float_parameter, snake_case
 from rnnkit.models._compile import CompiledLoss, compile_losses
 from rnnkit.training import loop
 from rnnkit.training.callback import Callback
@@ -187,7 +187,7 @@ class Model(nn.Module):
 
     def float_dtype(self) -> torch.dtype:
         """The dtype float inputs are given: float64 for a model whose weights are float64, else float32."""
-        first = next((p for p in self.parameters() if p.is_floating_point()), None)
+        first = first_float_parameter(self)
         return torch.float64 if first is not None and first.dtype == torch.float64 else torch.float32
 
     def requires_feature_axis(self) -> bool:

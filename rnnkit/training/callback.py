@@ -49,14 +49,22 @@ class CallbackList:
                 )
             callback.set_model(model)
 
+    def listeners(self, hook: str) -> list[Callable[..., None]]:
+        """The bound ``hook`` methods of the callbacks that define it (the base class's are no-ops)."""
+        base = getattr(Callback, hook)
+        return [getattr(c, hook) for c in self.callbacks
+                if getattr(type(c), hook, base) is not base or hook in vars(c)]
+
     def __getattr__(self, hook: str):
         if not hook.startswith("on_"):
             raise AttributeError(hook)
+        listeners = self.listeners(hook)
 
         def call_all(*args: Any) -> None:
-            for callback in self.callbacks:
-                getattr(callback, hook)(*args)
+            for listener in listeners:
+                listener(*args)
 
+        self.__dict__[hook] = call_all  # found once per fit: the batch hooks run every step
         return call_all
 
 

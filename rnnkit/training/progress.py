@@ -38,6 +38,11 @@ class Progress:
         self._last_draw = 0.0
         self._started = 0.0
 
+    @property
+    def live(self) -> bool:
+        """Whether :meth:`update` draws anything (a live bar on a terminal)."""
+        return self._live
+
     def epoch_begin(self, epoch: int) -> None:
         self._started = time.monotonic()
         if self.verbose == 1:

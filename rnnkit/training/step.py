@@ -10,6 +10,7 @@ snapshot, clips and applies the update.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -44,7 +45,7 @@ def output_masks(y_pred: Any, lengths: Tensor | None) -> dict[Any, Tensor | None
 def optimize(model: Any, loss: Tensor, *, snapshot: WeightSnapshot | None = None) -> None:
     """Backward, clip, update — or raise ``Diverged`` and change nothing."""
     loss_value = float(loss.detach())
-    finite = bool(torch.isfinite(loss.detach()))
+    finite = math.isfinite(loss_value)
     distributed = model.__dict__.get("_ddp") is not None
     if not finite and not distributed:
         raise Diverged(f"the loss became {loss_value}")
@@ -55,10 +56,10 @@ def optimize(model: Any, loss: Tensor, *, snapshot: WeightSnapshot | None = None
     optimizer = model.optimizer
     optimizer.zero_grad()
     loss.backward()
-    grad_norm = optimizer.clip_gradients()
-    if not torch.isfinite(grad_norm):
+    grad_norm = float(optimizer.clip_gradients())
+    if not math.isfinite(grad_norm):
         optimizer.zero_grad()
-        raise Diverged(f"the loss became {loss_value}" if not finite else f"the gradient norm became {float(grad_norm)}")
+        raise Diverged(f"the loss became {loss_value}" if not finite else f"the gradient norm became {grad_norm}")
     if snapshot is not None:
         snapshot.save()
     optimizer.step()
@@ -69,7 +70,8 @@ def default_train_step(model: Any, batch: Batch) -> dict[str, Tensor]:
         from rnnkit.training.hessian_free_step import hessian_free_train_step
 
         return hessian_free_train_step(model, batch)
-    model.train()
+    if not model.training:  # fit puts the model in training mode each epoch; evaluate/predict take it out
+        model.train()
     y_pred, lengths = model.forward_with_lengths(batch.x, lengths=batch.lengths)
     masks = output_masks(y_pred, lengths)
     logs = model.compiled_loss(batch.y, y_pred, masks=masks, sample_weight=batch.sample_weight)
@@ -113,10 +115,8 @@ class WeightSnapshot:
 
     @torch.no_grad()
     def save(self) -> None:
-        for saved, p in zip(self._copy, self._params):
-            saved.copy_(p)
+        torch._foreach_copy_(self._copy, self._params)  # one call per step instead of one per tensor
 
     @torch.no_grad()
     def restore(self) -> None:
-        for saved, p in zip(self._copy, self._params):
-            p.copy_(saved)
+        torch._foreach_copy_(self._params, self._copy)

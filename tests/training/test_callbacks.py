@@ -93,3 +93,56 @@ def test_terminate_on_nan_stops_on_a_non_finite_val_loss():
     script = ScriptedLoss([1.0, float("nan"), 1.0, 1.0])
     history = model.fit(*DATA, epochs=4, callbacks=[script, TerminateOnNaN()], verbose=0)
     assert history.epoch == [0, 1]
+
+
+class BatchLogs(Callback):
+    def on_train_begin(self, logs=None):
+        self.seen = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen.append((batch, dict(logs)))
+
+
+def test_batch_hooks_get_running_logs_and_fit_skips_them_when_nobody_listens():
+    model = linear_model()
+    recorder = BatchLogs()
+    history = model.fit(*DATA, batch_size=4, epochs=2, verbose=0, shuffle=False, callbacks=[recorder])
+    assert [b for b, _ in recorder.seen] == [0, 1, 0, 1]
+    assert recorder.seen[-1][1]["loss"] == pytest.approx(history.history["loss"][-1])  # the epoch mean at its end
+    # a hook set on the instance (not the class) is called too
+    calls = []
+    plain = Callback()
+    plain.on_train_batch_end = lambda batch, logs=None: calls.append(batch)
+    linear_model().fit(*DATA, batch_size=4, epochs=1, verbose=0, callbacks=[plain])
+    assert calls == [0, 1]
+    # without listeners the hook list is empty: fit builds no per-batch logs
+    hooks = rnnkit.training.CallbackList([Callback()], model)
+    assert hooks.listeners("on_train_batch_end") == []
+
+
+def test_a_callback_evaluating_mid_epoch_leaves_training_mode_on_for_the_next_step():
+    modes = []
+
+    class EvaluateEachBatch(Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            modes.append(self.model.training)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.evaluate(*DATA, verbose=0)  # puts the model in eval mode
+
+    linear_model().fit(*DATA, batch_size=4, epochs=2, verbose=0, callbacks=[EvaluateEachBatch()],
+                       validation_data=DATA)
+    assert len(modes) == 4
+    # the step itself puts the model back in training mode (the hook runs before it, after an evaluate)
+    trained = []
+    model = linear_model()
+    original = model.train_step
+
+    def spy(batch):
+        result = original(batch)
+        trained.append(model.training)
+        return result
+
+    model.train_step = spy
+    model.fit(*DATA, batch_size=4, epochs=2, verbose=0, callbacks=[EvaluateEachBatch()], validation_data=DATA)
+    assert trained == [True] * 4

@@ -13,6 +13,21 @@ def probs(*shape):
     return torch.rand(*shape, dtype=torch.float64) * 0.98 + 0.01
 
 
+def test_binary_crossentropy_is_keras_clipped_formula_values_and_gradients():
+    # Keras: p = clip(ŷ, ε, 1 − ε), loss = −(y log p + (1 − y) log(1 − p)); saturated predictions (0 and 1,
+    # where the clip binds), soft targets, float64
+    y_true = torch.tensor([[0.0], [1.0], [1.0], [0.0], [0.3], [0.7]], dtype=torch.float64)
+    y_pred = torch.tensor([[0.0], [1.0], [0.0], [1.0], [0.2], [0.9]], dtype=torch.float64, requires_grad=True)
+    reference_pred = y_pred.detach().clone().requires_grad_(True)
+    got = losses.get("binary_crossentropy")(y_true, y_pred)
+    p = reference_pred.clamp(losses.EPSILON, 1.0 - losses.EPSILON)
+    expected = (-(y_true * p.log() + (1.0 - y_true) * (1.0 - p).log())).mean()
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=0)
+    got.backward()
+    expected.backward()
+    torch.testing.assert_close(y_pred.grad, reference_pred.grad, rtol=1e-9, atol=0)
+
+
 @pytest.mark.parametrize("shape", [(7, 1), (5, 4), (3, 6, 2)])
 def test_regression_losses_match_torch(shape):
     y_true, y_pred = torch.randn(*shape), torch.randn(*shape)
@@ -83,3 +98,31 @@ def test_torch_loss_modules_are_called_the_torch_way():
     torch.testing.assert_close(losses.get(torch.nn.BCELoss())(y, p), F.binary_cross_entropy(p, y[:, None].double()))
     logits, ids = torch.randn(6, 3), torch.randint(0, 3, (6,))
     torch.testing.assert_close(losses.get(torch.nn.CrossEntropyLoss())(ids, logits), F.cross_entropy(logits, ids))
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy",
+                                  "sparse_categorical_crossentropy"])
+def test_fused_batch_mean_equals_the_mean_of_per_vector_values_and_gradients(name):
+    # the unmasked, unweighted fast path (batch_mean) against the general one (_reduce of per_vector)
+    generator = torch.Generator().manual_seed(1)
+    logits = torch.randn(6, 5, 3, generator=generator, dtype=torch.float64)
+    if name == "sparse_categorical_crossentropy":
+        y_true = torch.randint(0, 3, (6, 5), generator=generator)
+        y_pred = torch.softmax(logits, dim=-1)
+    elif name == "categorical_crossentropy":
+        y_true = torch.nn.functional.one_hot(torch.randint(0, 3, (6, 5), generator=generator), 3).double()
+        y_pred = torch.softmax(logits, dim=-1)
+    elif name == "binary_crossentropy":
+        y_true = torch.randint(0, 2, (6, 5, 3), generator=generator).double()
+        y_pred = torch.sigmoid(logits)
+    else:
+        y_true, y_pred = torch.randn(6, 5, 3, generator=generator, dtype=torch.float64), logits
+    loss = losses.get(name)
+    fast_pred = y_pred.detach().clone().requires_grad_(True)
+    slow_pred = y_pred.detach().clone().requires_grad_(True)
+    fast = loss(y_true, fast_pred)
+    slow = losses._reduce(loss.per_vector(y_true, slow_pred), None, None)
+    torch.testing.assert_close(fast, slow, rtol=1e-12, atol=0)
+    fast.backward()
+    slow.backward()
+    torch.testing.assert_close(fast_pred.grad, slow_pred.grad, rtol=1e-10, atol=1e-15)

@@ -67,3 +67,49 @@ def test_clear_errors():
     opt.build([torch.nn.Parameter(torch.zeros(1))])
     with pytest.raises(ValueError, match="already built for another model"):
         opt.build([torch.nn.Parameter(torch.zeros(1))])
+
+
+@pytest.mark.parametrize("clipnorm", [None, 0.5, 1e3])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fused_clipping_equals_torch_clip_grad_norm(clipnorm, dtype):
+    # the foreach path of clip_gradients against torch.nn.utils (clip_reference), one grad missing
+    generator = torch.Generator().manual_seed(0)
+    shapes = [(4, 3), (7,), (2, 2, 5), (3,)]
+    ours = [torch.nn.Parameter(torch.zeros(s, dtype=dtype)) for s in shapes]
+    theirs = [torch.nn.Parameter(torch.zeros(s, dtype=dtype)) for s in shapes]
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        if k == 3:
+            continue  # a parameter without a gradient (unused this step)
+        a.grad = torch.randn(a.shape, generator=generator, dtype=dtype) * 3
+        b.grad = a.grad.clone()
+    opt = optimizers.SGD(1.0, clipnorm=clipnorm)
+    opt.build(ours)
+    total = opt.clip_gradients()
+    expected = optimizers.clip_reference(theirs, [p.grad for p in theirs if p.grad is not None], clipnorm)
+    # one sum of squares in another order: a few ulps of the norm
+    torch.testing.assert_close(total, expected, rtol=8 * torch.finfo(dtype).eps, atol=0)
+    for a, b in zip(ours, theirs):
+        assert (a.grad is None) == (b.grad is None)
+        if a.grad is not None:
+            torch.testing.assert_close(a.grad, b.grad, rtol=8 * torch.finfo(dtype).eps, atol=0)
+
+
+def test_clipping_with_mixed_dtypes_takes_the_reference_path():
+    a = torch.nn.Parameter(torch.zeros(2))
+    b = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    opt = optimizers.SGD(1.0, clipnorm=1.0)
+    opt.build([a, b])
+    a.grad, b.grad = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 4.0], dtype=torch.float64)
+    assert float(opt.clip_gradients()) == pytest.approx(5.0)
+    torch.testing.assert_close(a.grad, torch.tensor([0.6, 0.0]))
+
+
+def test_zero_grad_sets_gradients_to_none_as_torch_does():
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = optimizers.Adam()
+    with pytest.raises(ValueError, match="not built"):
+        opt.zero_grad()
+    opt.build([p])
+    p.grad = torch.ones(2)
+    opt.zero_grad()
+    assert p.grad is None
